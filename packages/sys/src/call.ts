@@ -1,0 +1,17 @@
+import { SystemError } from './errors.js';
+import { libc } from './libc.js';
+
+const EINTR = 4;
+
+/**
+ * Runs a libc call that returns -1 on failure and throws the Node-shaped SystemError for its errno.
+ * Calls interrupted by a signal (EINTR) are retried: none of ours is meant to be cut short by one.
+ */
+export function check(syscall: string, call: () => number): number {
+  for (;;) {
+    const result = call();
+    if (result !== -1) return result;
+    const errno = libc().errno();
+    if (errno !== EINTR) throw new SystemError(errno, syscall);
+  }
+}

@@ -1,0 +1,54 @@
+import { constants } from 'node:os';
+
+/**
+ * A failed system call, shaped like Node's own system errors: `code` ('ESRCH'), `errno` (negative,
+ * as in Node: `-os.constants.errno.ESRCH`), `syscall`, and the message `"<syscall> <CODE>"`.
+ */
+export class SystemError extends Error {
+  override name = 'SystemError';
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  readonly path?: string;
+
+  constructor(errno: number, syscall: string, path?: string) {
+    const positive = Math.abs(errno);
+    const code = errnoName(positive);
+    super(path === undefined ? `${syscall} ${code}` : `${syscall} ${code} '${path}'`);
+    this.code = code;
+    this.errno = -positive;
+    this.syscall = syscall;
+    if (path !== undefined) this.path = path;
+  }
+}
+
+const errnoNames = new Map<number, string>();
+for (const [name, number] of Object.entries(constants.errno)) {
+  // EWOULDBLOCK/EAGAIN and EDEADLOCK/EDEADLK share numbers; the first listed is the usual name.
+  if (!errnoNames.has(number)) errnoNames.set(number, name);
+}
+
+// An errno Node has no name for still gets a stable, searchable code.
+const errnoName = (positive: number) => errnoNames.get(positive) ?? `E${positive}`;
+
+/** Base class of every library error of @x: a stable `code` and, where there is one, a `cause`. */
+export class XError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Thrown when a Linux-only feature is called on another platform. */
+export class UnsupportedPlatformError extends XError {
+  readonly feature: string;
+  constructor(feature: string, platforms = 'Linux') {
+    super(
+      'ERR_X_UNSUPPORTED_PLATFORM',
+      `${feature} is only available on ${platforms} (this is ${process.platform}); check capabilities() before calling it`,
+    );
+    this.feature = feature;
+  }
+}

@@ -1,0 +1,34 @@
+import { check } from './call.js';
+import { SystemError } from './errors.js';
+import { libc } from './libc.js';
+import { requireLinux, requirePosix } from './platform.js';
+
+const O_CLOEXEC = 0o2000000;
+const O_NONBLOCK = 0o4000;
+const EINTR = 4;
+
+export interface PipeOptions {
+  /** Close both ends on exec (default true, so children never inherit them by accident). */
+  cloexec?: boolean;
+  /** Open both ends non-blocking (default false). */
+  nonblock?: boolean;
+}
+
+/** Creates a pipe atomically with its flags (pipe2). Returns `[readFd, writeFd]`. Linux only. */
+export function pipe(options: PipeOptions = {}): [read: number, write: number] {
+  requireLinux('pipe2');
+  const { cloexec = true, nonblock = false } = options;
+  const fds = new Int32Array(2);
+  check('pipe2', () => libc().pipe(fds, (cloexec ? O_CLOEXEC : 0) | (nonblock ? O_NONBLOCK : 0)));
+  return [fds[0] ?? -1, fds[1] ?? -1];
+}
+
+/** Closes a file descriptor. Throws EBADF when it is not open. */
+export function close(fd: number): void {
+  requirePosix('close');
+  // close() is not retried on EINTR: on Linux the fd is already gone by then.
+  if (libc().close(fd) === -1) {
+    const errno = libc().errno();
+    if (errno !== EINTR) throw new SystemError(errno, 'close');
+  }
+}

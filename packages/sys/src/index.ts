@@ -1,0 +1,26 @@
+export { SystemError, XError, UnsupportedPlatformError } from './errors.js';
+export { InvalidSignalError, signalName, signalNumber, type SignalLike } from './signals.js';
+export { decodeWaitStatus, waitpid, type WaitResult, type WaitStatus } from './wait.js';
+export { getParentDeathSignal, isChildSubreaper, setChildSubreaper, setParentDeathSignal } from './prctl.js';
+export { flock, type FlockMode } from './flock.js';
+export { close, pipe, type PipeOptions } from './fd.js';
+export { pidfdOpen, pidfdSendSignal } from './pidfd.js';
+export { getpgid, getppid, getsid, setsid } from './session.js';
+export { execvp } from './exec.js';
+export {
+  bootTime,
+  childrenOf,
+  clockTicksPerSecond,
+  descendantsOf,
+  hasChildrenLists,
+  listProcesses,
+  parseBootTime,
+  parseChildrenList,
+  parseProcStat,
+  readProcStat,
+  startTimeOf,
+  type ProcStat,
+} from './proc.js';
+export { ownCgroup, parseCgroupV2Path, parseMountInfo, type CgroupLocation, type MountEntry } from './cgroup.js';
+export { capabilities, type Capabilities, type Capability } from './capabilities.js';
+export { requireLinux, requirePosix } from './platform.js';

@@ -1,0 +1,114 @@
+import { createRequire } from 'node:module';
+import type * as Koffi from 'koffi';
+
+// The whole FFI surface of @x, declared once. Loaded on first use so that importing @x/sys (and the
+// packages above it) costs nothing until a syscall is actually made.
+
+export interface Libc {
+  readonly errno: () => number;
+  readonly waitpid: (pid: number, status: Int32Array, options: number) => number;
+  readonly prctlSet: (option: number, value: number) => number;
+  readonly prctlGet: (option: number, out: Int32Array) => number;
+  readonly flock: (fd: number, operation: number) => number;
+  readonly pipe: (fds: Int32Array, flags: number) => number;
+  readonly close: (fd: number) => number;
+  readonly pidfdOpen: (pid: number, flags: number) => number;
+  readonly pidfdSendSignal: (pidfd: number, signal: number) => number;
+  readonly setsid: () => number;
+  readonly getpgid: (pid: number) => number;
+  readonly getsid: (pid: number) => number;
+  readonly getppid: () => number;
+  readonly execvp: (file: string, argv: (string | null)[]) => number;
+  /** signal(2): installs `handler` (null is SIG_DFL) and returns the previous one, opaque. */
+  readonly setSignalHandler: (signal: number, handler: unknown) => unknown;
+  /** sigprocmask(SIG_SETMASK): installs `mask` (a sigset_t buffer) and saves the previous one in `old`. */
+  readonly setSignalMask: (mask: Uint8Array, old: Uint8Array | null) => number;
+  readonly sysconf: (name: number) => number;
+  readonly getFdFlags: (fd: number) => number;
+  readonly setFdFlags: (fd: number, flags: number) => number;
+}
+
+// x86_64 and aarch64 share these syscall numbers (the asm-generic table, 424+ is common to all).
+const SYS_pidfd_send_signal = 424;
+const SYS_pidfd_open = 434;
+const SIG_SETMASK = 2;
+const F_GETFD = 1;
+const F_SETFD = 2;
+
+let loaded: Libc | undefined;
+
+/** The bound libc functions; the first call loads koffi and the C library. */
+export function libc(): Libc {
+  loaded ??= bind();
+  return loaded;
+}
+
+// glibc's soname first, then musl's (Alpine), then the macOS system library.
+const candidates =
+  process.platform === 'darwin'
+    ? ['/usr/lib/libSystem.B.dylib']
+    : ['libc.so.6', `libc.musl-${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}.so.1`, 'libc.so'];
+
+function loadLibrary(koffi: typeof Koffi): Koffi.LibraryHandle {
+  let last: unknown;
+  for (const name of candidates) {
+    try {
+      return koffi.load(name);
+    } catch (error) {
+      last = error;
+    }
+  }
+  throw new Error(`Cannot load the C library (tried ${candidates.join(', ')})`, { cause: last });
+}
+
+function bind(): Libc {
+  const require = createRequire(import.meta.url);
+  const koffi = require('koffi') as typeof Koffi;
+  const lib = loadLibrary(koffi);
+  const fn = (definition: string) => lib.func(definition) as (...args: unknown[]) => number;
+
+  const waitpid = fn('int waitpid(int pid, int *status, int options)');
+  const prctl = fn('int prctl(int option, ...)');
+  const flock = fn('int flock(int fd, int operation)');
+  const close = fn('int close(int fd)');
+  const setsid = fn('int setsid(void)');
+  const getpgid = fn('int getpgid(int pid)');
+  const getsid = fn('int getsid(int pid)');
+  const getppid = fn('int getppid(void)');
+  const execvp = fn('int execvp(const char *file, const char **argv)');
+  const signal = lib.func('void *signal(int signum, void *handler)') as (sig: number, handler: unknown) => unknown;
+  const sigprocmask = fn('int sigprocmask(int how, const uint8_t *set, _Out_ uint8_t *oldset)');
+  const sysconf = fn('long sysconf(int name)');
+  const fcntl = fn('int fcntl(int fd, int cmd, ...)');
+  const linux = process.platform === 'linux';
+  const pipe2 = linux ? fn('int pipe2(int *fds, int flags)') : undefined;
+  const syscall = linux ? fn('long syscall(long number, ...)') : undefined;
+
+  const unsupported = () => {
+    throw new Error('unreachable: Linux-only call bound on another platform');
+  };
+
+  return {
+    errno: () => koffi.errno(),
+    waitpid: (pid, status, options) => waitpid(pid, status, options),
+    prctlSet: (option, value) =>
+      prctl(option, 'unsigned long', value, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0),
+    prctlGet: (option, out) => prctl(option, 'int *', out),
+    flock: (fd, operation) => flock(fd, operation),
+    pipe: (fds, flags) => (pipe2 ?? unsupported)(fds, flags),
+    close: (fd) => close(fd),
+    pidfdOpen: (pid, flags) => (syscall ?? unsupported)(SYS_pidfd_open, 'int', pid, 'unsigned int', flags),
+    pidfdSendSignal: (pidfd, sig) =>
+      (syscall ?? unsupported)(SYS_pidfd_send_signal, 'int', pidfd, 'int', sig, 'void *', null, 'unsigned int', 0),
+    setsid: () => setsid(),
+    getpgid: (pid) => getpgid(pid),
+    getsid: (pid) => getsid(pid),
+    getppid: () => getppid(),
+    execvp: (file, argv) => execvp(file, argv),
+    setSignalHandler: (sig, handler) => signal(sig, handler),
+    setSignalMask: (mask, old) => sigprocmask(SIG_SETMASK, mask, old),
+    sysconf: (name) => sysconf(name),
+    getFdFlags: (fd) => fcntl(fd, F_GETFD),
+    setFdFlags: (fd, flags) => fcntl(fd, F_SETFD, 'int', flags),
+  };
+}

@@ -1,0 +1,189 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { libc } from './libc.js';
+import { requireLinux } from './platform.js';
+import { SystemError } from './errors.js';
+
+/** One process as /proc/PID/stat describes it. */
+export interface ProcStat {
+  readonly pid: number;
+  /** The command name (at most 15 bytes; may contain spaces and parentheses). */
+  readonly comm: string;
+  /** One letter: R running, S sleeping, D disk sleep, Z zombie, T stopped, t traced, X dead, I idle. */
+  readonly state: string;
+  readonly ppid: number;
+  readonly pgid: number;
+  readonly sid: number;
+  /** Controlling terminal device number; 0 when the process has none. */
+  readonly ttyNr: number;
+  /** Start time in clock ticks after boot. */
+  readonly startTicks: number;
+}
+
+/**
+ * Parses the text of /proc/PID/stat. The command name sits in parentheses and may itself contain
+ * spaces and ')', so the fields are counted from the last ')'. Returns undefined for malformed text.
+ */
+export function parseProcStat(text: string): ProcStat | undefined {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open <= 0 || close < open) return undefined;
+  const pid = Number(text.slice(0, open).trim());
+  // After ')': state ppid pgrp session tty_nr tpgid flags ... starttime is field 22 overall.
+  const rest = text.slice(close + 2).trim().split(' ');
+  const state = rest[0];
+  const numbers = [rest[1], rest[2], rest[3], rest[4], rest[19]].map(Number);
+  const [ppid, pgid, sid, ttyNr, startTicks] = numbers as [number, number, number, number, number];
+  if (!Number.isInteger(pid) || pid <= 0 || state?.length !== 1 || numbers.some((n) => !Number.isInteger(n))) {
+    return undefined;
+  }
+  return { pid, comm: text.slice(open + 1, close), state, ppid, pgid, sid, ttyNr, startTicks };
+}
+
+/**
+ * Reads /proc/PID/stat. Returns undefined when the process does not exist (any more). Linux only.
+ * A zombie still has a stat file (state 'Z') until it is reaped.
+ */
+export function readProcStat(pid: number): ProcStat | undefined {
+  requireLinux('/proc');
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch (error) {
+    if (isGone(error)) return undefined;
+    throw error;
+  }
+  return parseProcStat(text);
+}
+
+function isGone(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  // ESRCH: the process exited between open and read.
+  return code === 'ENOENT' || code === 'ESRCH';
+}
+
+/** Parses the space-separated pid list of /proc/PID/task/TID/children. */
+export function parseChildrenList(text: string): number[] {
+  return text
+    .split(' ')
+    .filter((token) => token.length > 0)
+    .map(Number)
+    .filter((pid) => Number.isInteger(pid) && pid > 0);
+}
+
+/**
+ * The pids of the live children of `pid` (zombies included until reaped), in kernel order.
+ * Reads /proc/PID/task/{@literal *}/children, falling back to scanning every /proc/N/stat for the ppid
+ * where the kernel lacks CONFIG_PROC_CHILDREN. Returns [] when the process does not exist. Linux only.
+ */
+export function childrenOf(pid: number): number[] {
+  requireLinux('/proc');
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch (error) {
+    if (isGone(error)) return [];
+    throw error;
+  }
+  const found: number[] = [];
+  for (const tid of tasks) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'latin1');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !hasChildrenLists()) return scanChildren(pid);
+      if (isGone(error)) continue;
+      throw error;
+    }
+    for (const child of parseChildrenList(text)) if (!found.includes(child)) found.push(child);
+  }
+  return found;
+}
+
+let childrenLists: boolean | undefined;
+
+/** Whether this kernel publishes /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN). */
+export function hasChildrenLists(): boolean {
+  if (childrenLists === undefined) {
+    try {
+      readFileSync(`/proc/self/task/${process.pid}/children`);
+      childrenLists = true;
+    } catch {
+      childrenLists = false;
+    }
+  }
+  return childrenLists;
+}
+
+/** Every process on the machine (in our PID namespace) with its stat. Linux only. */
+export function listProcesses(): ProcStat[] {
+  requireLinux('/proc');
+  const all: ProcStat[] = [];
+  for (const name of readdirSync('/proc')) {
+    const code = name.charCodeAt(0);
+    if (code < 48 || code > 57) continue;
+    const stat = readProcStat(Number(name));
+    if (stat) all.push(stat);
+  }
+  return all;
+}
+
+function scanChildren(pid: number): number[] {
+  return listProcesses()
+    .filter((stat) => stat.ppid === pid)
+    .map((stat) => stat.pid);
+}
+
+/**
+ * All descendants of `pid` (children first, then their children), from /proc. A snapshot: processes
+ * can fork or exit while it is taken. Linux only.
+ */
+export function descendantsOf(pid: number): number[] {
+  const result: number[] = [];
+  const queue = childrenOf(pid);
+  while (queue.length > 0) {
+    const next = queue.shift() as number;
+    if (result.includes(next)) continue;
+    result.push(next);
+    queue.push(...childrenOf(next));
+  }
+  return result;
+}
+
+let ticks: number | undefined;
+let boot: number | undefined;
+
+/** Clock ticks per second (sysconf(_SC_CLK_TCK)), the unit of /proc start times. */
+export function clockTicksPerSecond(): number {
+  if (ticks === undefined) {
+    const _SC_CLK_TCK = 2;
+    const value = process.platform === 'linux' ? libc().sysconf(_SC_CLK_TCK) : -1;
+    ticks = value > 0 ? value : 100;
+  }
+  return ticks;
+}
+
+/** Parses the `btime` line of /proc/stat: boot time in seconds since the epoch. */
+export function parseBootTime(text: string): number | undefined {
+  const match = /^btime (\d+)$/m.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
+/** When this machine booted, as milliseconds since the epoch (from /proc/stat). Linux only. */
+export function bootTime(): number {
+  requireLinux('/proc');
+  if (boot === undefined) {
+    const seconds = parseBootTime(readFileSync('/proc/stat', 'latin1'));
+    if (seconds === undefined) throw new SystemError(5, 'read', '/proc/stat');
+    boot = seconds * 1000;
+  }
+  return boot;
+}
+
+/**
+ * When a process started, as milliseconds since the epoch, from its start ticks. Whole-tick precision
+ * (10 ms at the usual 100 Hz), offset by the boot time's 1 s precision: compare start times of two
+ * processes with each other, and with wall-clock times only with a tolerance of ~1 s.
+ */
+export function startTimeOf(stat: ProcStat): number {
+  return bootTime() + (stat.startTicks * 1000) / clockTicksPerSecond();
+}

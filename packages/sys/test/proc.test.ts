@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { capabilities, childrenOf, descendantsOf, ownCgroup, readProcStat, startTimeOf, type Capability } from '@x/sys';
+import { descendantsOf as scannedDescendants, groupOf, isRoot, parentOf, startFixture, waitFor } from '@x/test-utils';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const scratch = mkdtempSync(join(tmpdir(), 'x-proc-'));
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('/proc readers', () => {
+  it('read a live process as the kernel describes it, even with spaces and parentheses in its name', async () => {
+    // The kernel takes comm from the executable's file name (first 15 bytes).
+    const odd = join(scratch, 'a b) (c');
+    copyFileSync('/bin/sleep', odd);
+    const before = Date.now();
+    const child = spawn(odd, ['30'], { stdio: 'ignore' });
+    const pid = child.pid as number;
+    try {
+      const stat = await waitFor(() => readProcStat(pid), { message: 'stat of the odd child' });
+      expect(stat).toMatchObject({ pid, comm: 'a b) (c', ppid: process.pid, pgid: groupOf(pid) });
+      expect(['S', 'R']).toContain(stat.state);
+      // Start time from ticks and boot time: whole ticks plus the boot time's 1 s precision.
+      expect(Math.abs(startTimeOf(stat) - before)).toBeLessThan(2000);
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+    expect(readProcStat(pid)).toBeUndefined();
+  });
+
+  it('list children and descendants the same way a full /proc scan does', async () => {
+    const tree = startFixture('sh', ['-c', 'sleep 30 & sleep 30 & (sleep 30 & wait) & echo started; wait'], { detached: true });
+    expect(await tree.nextLine()).toBe('started');
+    await waitFor(() => scannedDescendants(tree.pid).length === 4, { message: 'four descendants of the shell' });
+    expect(childrenOf(tree.pid).sort()).toEqual(
+      scannedDescendants(tree.pid).filter((pid) => parentOf(pid) === tree.pid).sort(),
+    );
+    expect(descendantsOf(tree.pid).sort()).toEqual(scannedDescendants(tree.pid).sort());
+    process.kill(-tree.pid, 'SIGKILL');
+    await tree.exit();
+  });
+
+  it('return nothing for processes that do not exist', () => {
+    expect(readProcStat(4_194_303)).toBeUndefined();
+    expect(childrenOf(4_194_303)).toEqual([]);
+  });
+});
+
+describe('capabilities', () => {
+  it('probes every feature and leaves no probe cgroup behind', async () => {
+    const found = await capabilities();
+    for (const capability of Object.values(found) as Capability[]) {
+      expect(typeof capability.supported).toBe('boolean');
+      expect(capability.detail.length).toBeGreaterThan(0);
+    }
+    const cgroup = ownCgroup();
+    if (cgroup) expect(readdirSync(cgroup.directory).filter((name) => name.startsWith('x-probe-'))).toEqual([]);
+  });
+
+  it.runIf(isRoot.ok)('finds everything on a root Linux machine with cgroup v2 (as CI is)', async () => {
+    const found = await capabilities();
+    expect(found.pdeathsig.supported).toBe(true);
+    expect(found.subreaper.supported).toBe(true);
+    expect(found.pidfd.supported).toBe(true);
+    expect(found.childrenLists.supported).toBe(existsSync(`/proc/self/task/${process.pid}/children`));
+    expect(found.pidNamespaces.supported).toBe(true);
+    expect(found.cgroupKill.supported).toBe(ownCgroup() !== undefined);
+  });
+});

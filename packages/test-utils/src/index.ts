@@ -1,0 +1,16 @@
+export { deadline, waitFor, type WaitForOptions } from './wait-for.js';
+export {
+  descendantsOf,
+  groupOf,
+  isAlive,
+  isZombie,
+  membersOfGroup,
+  parentOf,
+  pidExists,
+  sessionOf,
+  stateOf,
+  zombieChildrenOf,
+} from './probes.js';
+export { Fixture, startFixture, started, type Exit, type FixtureOptions } from './fixtures.js';
+export { markProcesses } from './guard.js';
+export { isRoot, pidNamespaces, requirement, spawnInPidNamespace, type Requirement } from './namespace.js';
