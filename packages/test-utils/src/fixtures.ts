@@ -30,6 +30,8 @@ export class Fixture {
   readonly child: ChildProcess;
   readonly pid: number;
   readonly exited: Promise<Exit>;
+  /** Everything the fixture (and whatever shares its stdout) wrote to stdout so far. */
+  stdout = '';
   /** Everything the fixture wrote to stderr so far (for failure messages). */
   stderr = '';
   private readonly lines = new Queue<string>();
@@ -48,6 +50,7 @@ export class Fixture {
     });
     let partial = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stdout += chunk;
       const parts = (partial + chunk).split('\n');
       partial = parts.pop() ?? '';
       for (const line of parts) this.lines.push(line);

@@ -1,8 +1,9 @@
 import type { Scenario } from '../harness.js';
+import { parentdeathScenarios } from './parentdeath.js';
 import { syscallScenarios } from './syscall.js';
 
 /** Every scenario, in the order BENCHMARKS.md lists them. */
-export const allScenarios = (): Scenario[] => [...syscallScenarios()];
+export const allScenarios = (): Scenario[] => [...syscallScenarios(), ...parentdeathScenarios()];
 
 /** Packages whose versions every report names (ours and the peers installed for the bench). */
-export const measuredPackages = ['@x/sys'];
+export const measuredPackages = ['@x/sys', '@x/parentdeath'];
