@@ -13,6 +13,8 @@ export interface Contender {
   readonly teardown?: () => Promise<void> | void;
   /** Extra facts reported beside the numbers (processes left alive, survives setsid, ...). */
   readonly notes?: () => string;
+  /** Fewer trials than the scenario's, for a contender whose every trial is slow (a stale timeout). */
+  readonly trials?: number;
 }
 
 export interface Scenario {
@@ -64,6 +66,7 @@ export async function runScenario(scenario: Scenario, log: (line: string) => voi
       for (let index = 0; index < runnable.length; index++) {
         const contender = runnable[(index + round) % runnable.length] as Contender;
         if (errors.has(contender.name)) continue;
+        if (measured && round - scenario.warmup >= (contender.trials ?? scenario.trials)) continue;
         try {
           const value = await contender.run();
           if (measured) samples.get(contender.name)?.push(value);

@@ -32,3 +32,16 @@ export function close(fd: number): void {
     if (errno !== EINTR) throw new SystemError(errno, 'close');
   }
 }
+
+const AT_SYMLINK_FOLLOW = 0x400;
+
+/**
+ * Gives a name to an open file, typically one created unnamed with O_TMPFILE, so that it appears at
+ * `path` complete and at once (linkat through /proc/self/fd). Never replaces anything: throws EEXIST
+ * when `path` exists (a symlink included). Linux only.
+ */
+export function linkOpenFile(fd: number, path: string): void {
+  requireLinux('linkat');
+  if (!Number.isInteger(fd) || fd < 0) throw new RangeError(`linkOpenFile needs an open file descriptor, got ${fd}`);
+  check('linkat', () => libc().linkat(`/proc/self/fd/${fd}`, path, AT_SYMLINK_FOLLOW));
+}

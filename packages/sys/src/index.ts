@@ -3,7 +3,7 @@ export { InvalidSignalError, signalName, signalNumber, type SignalLike } from '.
 export { decodeWaitStatus, waitpid, type WaitResult, type WaitStatus } from './wait.js';
 export { getParentDeathSignal, isChildSubreaper, setChildSubreaper, setParentDeathSignal } from './prctl.js';
 export { flock, type FlockMode } from './flock.js';
-export { close, pipe, type PipeOptions } from './fd.js';
+export { close, linkOpenFile, pipe, type PipeOptions } from './fd.js';
 export { pidfdOpen, pidfdSendSignal } from './pidfd.js';
 export { getpgid, getppid, getsid, setsid } from './session.js';
 export { execvp } from './exec.js';
@@ -14,9 +14,9 @@ export {
   descendantsOf,
   hasChildrenLists,
   listProcesses,
-  parseBootTime,
   parseChildrenList,
   parseProcStat,
+  parseUptime,
   readProcStat,
   startTimeOf,
   type ProcStat,

@@ -24,6 +24,7 @@ export interface Libc {
   /** sigprocmask(SIG_SETMASK): installs `mask` (a sigset_t buffer) and saves the previous one in `old`. */
   readonly setSignalMask: (mask: Uint8Array, old: Uint8Array | null) => number;
   readonly sysconf: (name: number) => number;
+  readonly linkat: (oldPath: string, newPath: string, flags: number) => number;
   readonly getFdFlags: (fd: number) => number;
   readonly setFdFlags: (fd: number, flags: number) => number;
 }
@@ -33,6 +34,7 @@ const SYS_pidfd_send_signal = 424;
 const SYS_pidfd_open = 434;
 const SIG_SETMASK = 2;
 const F_GETFD = 1;
+const AT_FDCWD = -100;
 const F_SETFD = 2;
 
 let loaded: Libc | undefined;
@@ -80,6 +82,7 @@ function bind(): Libc {
   const sigprocmask = fn('int sigprocmask(int how, const uint8_t *set, _Out_ uint8_t *oldset)');
   const sysconf = fn('long sysconf(int name)');
   const fcntl = fn('int fcntl(int fd, int cmd, ...)');
+  const linkat = fn('int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)');
   const linux = process.platform === 'linux';
   const pipe2 = linux ? fn('int pipe2(int *fds, int flags)') : undefined;
   const syscall = linux ? fn('long syscall(long number, ...)') : undefined;
@@ -108,6 +111,7 @@ function bind(): Libc {
     setSignalHandler: (sig, handler) => signal(sig, handler),
     setSignalMask: (mask, old) => sigprocmask(SIG_SETMASK, mask, old),
     sysconf: (name) => sysconf(name),
+    linkat: (oldPath, newPath, flags) => linkat(AT_FDCWD, oldPath, AT_FDCWD, newPath, flags),
     getFdFlags: (fd) => fcntl(fd, F_GETFD),
     setFdFlags: (fd, flags) => fcntl(fd, F_SETFD, 'int', flags),
   };

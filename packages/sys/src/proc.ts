@@ -150,7 +150,6 @@ export function descendantsOf(pid: number): number[] {
 }
 
 let ticks: number | undefined;
-let boot: number | undefined;
 
 /** Clock ticks per second (sysconf(_SC_CLK_TCK)), the unit of /proc start times. */
 export function clockTicksPerSecond(): number {
@@ -162,27 +161,28 @@ export function clockTicksPerSecond(): number {
   return ticks;
 }
 
-/** Parses the `btime` line of /proc/stat: boot time in seconds since the epoch. */
-export function parseBootTime(text: string): number | undefined {
-  const match = /^btime (\d+)$/m.exec(text);
+/** Parses /proc/uptime: seconds since boot (suspend included), to 10 ms. */
+export function parseUptime(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s/.exec(text);
   return match ? Number(match[1]) : undefined;
 }
 
-/** When this machine booted, as milliseconds since the epoch (from /proc/stat). Linux only. */
+/**
+ * When this machine booted, in ms since the epoch, as the current wall clock sees it: now minus
+ * /proc/uptime, precise to ~10 ms (the `btime` of /proc/stat has whole seconds only). Linux only.
+ */
 export function bootTime(): number {
   requireLinux('/proc');
-  if (boot === undefined) {
-    const seconds = parseBootTime(readFileSync('/proc/stat', 'latin1'));
-    if (seconds === undefined) throw new SystemError(5, 'read', '/proc/stat');
-    boot = seconds * 1000;
-  }
-  return boot;
+  const now = Date.now();
+  const uptime = parseUptime(readFileSync('/proc/uptime', 'latin1'));
+  if (uptime === undefined) throw new SystemError(5, 'read', '/proc/uptime');
+  return now - uptime * 1000;
 }
 
 /**
- * When a process started, as milliseconds since the epoch, from its start ticks. Whole-tick precision
- * (10 ms at the usual 100 Hz), offset by the boot time's 1 s precision: compare start times of two
- * processes with each other, and with wall-clock times only with a tolerance of ~1 s.
+ * When a process started, in ms since the epoch, from its start ticks (time since boot, the same
+ * clock as /proc/uptime). Precise to ~10 ms at the usual 100 Hz; compares with file times and Date.now()
+ * as long as the wall clock was not stepped in between.
  */
 export function startTimeOf(stat: ProcStat): number {
   return bootTime() + (stat.startTicks * 1000) / clockTicksPerSecond();

@@ -1,4 +1,4 @@
-import { decodeWaitStatus, parseBootTime, parseCgroupV2Path, parseChildrenList, parseMountInfo, parseProcStat } from '@x/sys';
+import { decodeWaitStatus, parseUptime, parseCgroupV2Path, parseChildrenList, parseMountInfo, parseProcStat } from '@x/sys';
 import { describe, expect, it } from 'vitest';
 
 const statLine = (comm: string, rest = 'S 1 100 100 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 4242 0 0') => `1234 (${comm}) ${rest}\n`;
@@ -94,9 +94,10 @@ describe('parseCgroupV2Path', () => {
   });
 });
 
-describe('parseBootTime', () => {
-  it('reads the btime line', () => {
-    expect(parseBootTime('cpu  1 2 3\nbtime 1763704000\nprocesses 9\n')).toBe(1763704000);
-    expect(parseBootTime('cpu  1 2 3\n')).toBeUndefined();
+describe('parseUptime', () => {
+  it('reads seconds since boot, to the hundredth', () => {
+    expect(parseUptime('3512.07 6900.11\n')).toBe(3512.07);
+    expect(parseUptime('12 24\n')).toBe(12);
+    expect(parseUptime('garbage')).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -10,6 +10,7 @@ import {
   getppid,
   getsid,
   isChildSubreaper,
+  linkOpenFile,
   pidfdOpen,
   pidfdSendSignal,
   pipe,
@@ -187,6 +188,32 @@ describe('pipe and close', () => {
     expect(() => {
       close(read);
     }).toThrow(expect.objectContaining({ code: 'EBADF', errno: -9, syscall: 'close' }));
+  });
+});
+
+describe('linkOpenFile', () => {
+  it('names an unnamed O_TMPFILE file, and never replaces an existing name', () => {
+    const O_TMPFILE = 0o20200000;
+    const fd = openSync(scratch, O_TMPFILE | constants.O_RDWR, 0o644);
+    try {
+      writeSync(fd, 'whole\n');
+      const path = join(scratch, 'named');
+      linkOpenFile(fd, path);
+      expect(readFileSync(path, 'utf8')).toBe('whole\n');
+      expect(statSync(path).ino).toBe(fstatSync(fd).ino);
+      expect(() => {
+        linkOpenFile(fd, path);
+      }).toThrow(expect.objectContaining({ code: 'EEXIST', syscall: 'linkat' }));
+      symlinkSync(join(scratch, 'nowhere'), join(scratch, 'dangling'));
+      expect(() => {
+        linkOpenFile(fd, join(scratch, 'dangling'));
+      }).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+    } finally {
+      closeSync(fd);
+    }
+    expect(() => {
+      linkOpenFile(fd, join(scratch, 'closed'));
+    }).toThrow(expect.objectContaining({ code: 'ENOENT' }));
   });
 });
 

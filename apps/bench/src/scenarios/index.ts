@@ -1,9 +1,10 @@
 import type { Scenario } from '../harness.js';
 import { parentdeathScenarios } from './parentdeath.js';
+import { pidfileScenarios } from './pidfile.js';
 import { syscallScenarios } from './syscall.js';
 
 /** Every scenario, in the order BENCHMARKS.md lists them. */
-export const allScenarios = (): Scenario[] => [...syscallScenarios(), ...parentdeathScenarios()];
+export const allScenarios = (): Scenario[] => [...syscallScenarios(), ...parentdeathScenarios(), ...pidfileScenarios()];
 
 /** Packages whose versions every report names (ours and the peers installed for the bench). */
-export const measuredPackages = ['@x/sys', '@x/parentdeath'];
+export const measuredPackages = ['@x/sys', '@x/parentdeath', '@x/pidfile', 'proper-lockfile', 'npid'];
