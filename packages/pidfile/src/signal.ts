@@ -1,4 +1,4 @@
-import { close, pidfdOpen, pidfdSendSignal, readProcStat, signalName, signalNumber } from '@x/sys';
+import { close, pidfdOpen, pidfdSendSignal, readProcStat, signalName, signalNumber, type SignalLike } from '@x/sys';
 import { PidFileError } from './errors.js';
 import { poll } from './poll.js';
 import { read, type PidFileStatus, type ReadOptions } from './read.js';
@@ -52,7 +52,7 @@ const running = (status: PidFileStatus): status is Extract<PidFileStatus, { stat
  * took over the pid meanwhile. Never signals pid 0, a group, or this process; pid 1 only with
  * `allowPid1`. Throws PidFileNotRunningError (`ERR_PIDFILE_NOT_RUNNING`) when nobody owns the file.
  */
-export async function signal(path: string, sig: string | number = 'SIGTERM', options: SignalOptions = {}): Promise<SignalResult> {
+export async function signal(path: string, sig: SignalLike = 'SIGTERM', options: SignalOptions = {}): Promise<SignalResult> {
   const { wait = 0, allowPid1 = false } = options;
   const number = signalNumber(sig);
   if (!Number.isFinite(wait) || wait < 0) throw new RangeError(`wait must be a number of ms >= 0, got ${wait}`);

@@ -17,6 +17,7 @@ export {
   parseChildrenList,
   parseProcStat,
   parseUptime,
+  readProcFile,
   readProcStat,
   startTimeOf,
   type ProcStat,

@@ -1,7 +1,8 @@
 import { constants } from 'node:os';
 import { XError } from './errors.js';
 
-export type SignalLike = NodeJS.Signals | number;
+/** A signal by name ('SIGTERM', also 'TERM' or 'term') or by number. */
+export type SignalLike = NodeJS.Signals | (string & {}) | number;
 
 const byNumber = new Map<number, NodeJS.Signals>();
 for (const [name, number] of Object.entries(constants.signals) as [NodeJS.Signals, number][]) {
@@ -22,7 +23,7 @@ export class InvalidSignalError extends XError {
 }
 
 /** The number of a signal given by name ('SIGTERM', 'TERM') or number; 0 is allowed (existence probe). */
-export function signalNumber(signal: string | number): number {
+export function signalNumber(signal: SignalLike): number {
   if (typeof signal === 'number') {
     if (Number.isInteger(signal) && (signal === 0 || byNumber.has(signal))) return signal;
     throw new InvalidSignalError(signal);
@@ -37,6 +38,6 @@ export function signalNumber(signal: string | number): number {
 }
 
 /** The canonical name of a signal number, or undefined for 0 and unknown numbers. */
-export function signalName(signal: string | number): NodeJS.Signals | undefined {
+export function signalName(signal: SignalLike): NodeJS.Signals | undefined {
   return byNumber.get(signalNumber(signal));
 }

@@ -88,7 +88,7 @@ describe('PR_SET_PDEATHSIG', () => {
 
   it('rejects signals that do not exist', () => {
     expect(() => {
-      setParentDeathSignal('SIGNOPE' as NodeJS.Signals);
+      setParentDeathSignal('SIGNOPE');
     }).toThrow(expect.objectContaining({ code: 'ERR_X_INVALID_SIGNAL' }));
     expect(() => signalNumber(65)).toThrow(expect.objectContaining({ code: 'ERR_X_INVALID_SIGNAL' }));
     expect(signalNumber('term')).toBe(15);

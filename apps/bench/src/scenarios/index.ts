@@ -1,10 +1,11 @@
 import type { Scenario } from '../harness.js';
 import { parentdeathScenarios } from './parentdeath.js';
 import { pidfileScenarios } from './pidfile.js';
+import { procgroupScenarios } from './procgroup.js';
 import { syscallScenarios } from './syscall.js';
 
 /** Every scenario, in the order BENCHMARKS.md lists them. */
-export const allScenarios = (): Scenario[] => [...syscallScenarios(), ...parentdeathScenarios(), ...pidfileScenarios()];
+export const allScenarios = (): Scenario[] => [...syscallScenarios(), ...parentdeathScenarios(), ...pidfileScenarios(), ...procgroupScenarios()];
 
 /** Packages whose versions every report names (ours and the peers installed for the bench). */
-export const measuredPackages = ['@x/sys', '@x/parentdeath', '@x/pidfile', 'proper-lockfile', 'npid'];
+export const measuredPackages = ['@x/sys', '@x/parentdeath', '@x/pidfile', 'proper-lockfile', 'npid', '@x/procgroup', 'tree-kill', 'execa'];

@@ -1,0 +1,14 @@
+import { listProcesses, readProcStat } from '@x/sys';
+
+/** Live (not zombie) processes whose process group is `pgid`, from a scan of /proc. */
+export function liveMembers(pgid: number): number[] {
+  return listProcesses()
+    .filter((stat) => stat.pgid === pgid && stat.state !== 'Z' && stat.state !== 'X')
+    .map((stat) => stat.pid);
+}
+
+/** Whether `pid` is still a live member of `pgid` (not exited, not a zombie, not a reused pid elsewhere). */
+export function stillMember(pid: number, pgid: number): boolean {
+  const stat = readProcStat(pid);
+  return stat !== undefined && stat.pgid === pgid && stat.state !== 'Z' && stat.state !== 'X';
+}
