@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { runScenario } from './harness.js';
 import { loadReport, machine, writeReport, type Report } from './report.js';
-import { allScenarios, measuredPackages } from './scenarios/index.js';
+import { debianVersion } from './debian.js';
+import { allScenarios, measuredDebianPackages, measuredPackages } from './scenarios/index.js';
 import { versionOf } from './versions.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -28,7 +29,10 @@ async function main(argv: string[]): Promise<number> {
   const selected = ids.length === 0 ? scenarios : scenarios.filter((scenario) => ids.includes(scenario.id));
   const jsonPath = `${root}BENCHMARKS.json`;
   const report: Report = loadReport(jsonPath);
-  const versions = Object.fromEntries(measuredPackages.map((name) => [name, versionOf(name)]));
+  const versions: Record<string, string> = Object.fromEntries([
+    ...measuredPackages.map((name): [string, string] => [name, versionOf(name)]),
+    ...measuredDebianPackages.map((name): [string, string] => [`${name} (Debian)`, debianVersion(name)]),
+  ]);
   for (const scenario of selected) {
     process.stdout.write(`${scenario.id}: ${scenario.title}\n`);
     const run = quick ? { ...scenario, trials: Math.min(scenario.trials, 5), warmup: Math.min(scenario.warmup, 1) } : scenario;

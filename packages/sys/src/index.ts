@@ -1,6 +1,6 @@
 export { SystemError, XError, UnsupportedPlatformError } from './errors.js';
 export { InvalidSignalError, signalName, signalNumber, type SignalLike } from './signals.js';
-export { decodeWaitStatus, waitpid, type WaitResult, type WaitStatus } from './wait.js';
+export { decodeWaitStatus, peekEndedChild, waitpid, type WaitResult, type WaitStatus } from './wait.js';
 export { getParentDeathSignal, isChildSubreaper, setChildSubreaper, setParentDeathSignal } from './prctl.js';
 export { flock, type FlockMode } from './flock.js';
 export { close, linkOpenFile, pipe, type PipeOptions } from './fd.js';
@@ -23,5 +23,6 @@ export {
   type ProcStat,
 } from './proc.js';
 export { ownCgroup, parseCgroupV2Path, parseMountInfo, type CgroupLocation, type MountEntry } from './cgroup.js';
+export { bindUnixDatagram, receiveUnixDatagram, sendUnixDatagram, unixAddress } from './unix-datagram.js';
 export { capabilities, type Capabilities, type Capability } from './capabilities.js';
 export { requireLinux, requirePosix } from './platform.js';

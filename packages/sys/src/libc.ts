@@ -7,6 +7,7 @@ import type * as Koffi from 'koffi';
 export interface Libc {
   readonly errno: () => number;
   readonly waitpid: (pid: number, status: Int32Array, options: number) => number;
+  readonly waitid: (idtype: number, id: number, info: Uint8Array, options: number) => number;
   readonly prctlSet: (option: number, value: number) => number;
   readonly prctlGet: (option: number, out: Int32Array) => number;
   readonly flock: (fd: number, operation: number) => number;
@@ -25,6 +26,10 @@ export interface Libc {
   readonly setSignalMask: (mask: Uint8Array, old: Uint8Array | null) => number;
   readonly sysconf: (name: number) => number;
   readonly linkat: (oldPath: string, newPath: string, flags: number) => number;
+  readonly socket: (domain: number, type: number, protocol: number) => number;
+  readonly bind: (fd: number, address: Uint8Array, length: number) => number;
+  readonly sendto: (fd: number, data: Uint8Array, length: number, flags: number, address: Uint8Array, addressLength: number) => number;
+  readonly recv: (fd: number, buffer: Uint8Array, length: number, flags: number) => number;
   readonly getFdFlags: (fd: number) => number;
   readonly setFdFlags: (fd: number, flags: number) => number;
 }
@@ -70,6 +75,7 @@ function bind(): Libc {
   const fn = (definition: string) => lib.func(definition) as (...args: unknown[]) => number;
 
   const waitpid = fn('int waitpid(int pid, int *status, int options)');
+  const waitid = fn('int waitid(int idtype, int id, _Out_ uint8_t *info, int options)');
   const prctl = fn('int prctl(int option, ...)');
   const flock = fn('int flock(int fd, int operation)');
   const close = fn('int close(int fd)');
@@ -83,6 +89,10 @@ function bind(): Libc {
   const sysconf = fn('long sysconf(int name)');
   const fcntl = fn('int fcntl(int fd, int cmd, ...)');
   const linkat = fn('int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)');
+  const socket = fn('int socket(int domain, int type, int protocol)');
+  const bind = fn('int bind(int fd, const uint8_t *address, uint32_t length)');
+  const sendto = fn('long sendto(int fd, const uint8_t *data, size_t length, int flags, const uint8_t *address, uint32_t addressLength)');
+  const recv = fn('long recv(int fd, _Out_ uint8_t *buffer, size_t length, int flags)');
   const linux = process.platform === 'linux';
   const pipe2 = linux ? fn('int pipe2(int *fds, int flags)') : undefined;
   const syscall = linux ? fn('long syscall(long number, ...)') : undefined;
@@ -94,6 +104,7 @@ function bind(): Libc {
   return {
     errno: () => koffi.errno(),
     waitpid: (pid, status, options) => waitpid(pid, status, options),
+    waitid: (idtype, id, info, options) => waitid(idtype, id, info, options),
     prctlSet: (option, value) =>
       prctl(option, 'unsigned long', value, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0),
     prctlGet: (option, out) => prctl(option, 'int *', out),
@@ -112,6 +123,10 @@ function bind(): Libc {
     setSignalMask: (mask, old) => sigprocmask(SIG_SETMASK, mask, old),
     sysconf: (name) => sysconf(name),
     linkat: (oldPath, newPath, flags) => linkat(AT_FDCWD, oldPath, AT_FDCWD, newPath, flags),
+    socket: (domain, type, protocol) => socket(domain, type, protocol),
+    bind: (fd, address, length) => bind(fd, address, length),
+    sendto: (fd, data, length, flags, address, addressLength) => sendto(fd, data, length, flags, address, addressLength),
+    recv: (fd, buffer, length, flags) => recv(fd, buffer, length, flags),
     getFdFlags: (fd) => fcntl(fd, F_GETFD),
     setFdFlags: (fd, flags) => fcntl(fd, F_SETFD, 'int', flags),
   };

@@ -1,5 +1,5 @@
 import { check } from './call.js';
-import { requirePosix } from './platform.js';
+import { requireLinux, requirePosix } from './platform.js';
 import { libc } from './libc.js';
 import { signalName } from './signals.js';
 
@@ -18,6 +18,15 @@ export interface WaitResult extends WaitStatus {
 }
 
 const WNOHANG = 1;
+const WEXITED = 4;
+const WNOWAIT = 0x01000000;
+const __WNOTHREAD = 0x20000000;
+const P_ALL = 0;
+// si_pid sits at byte 16 of siginfo_t on every 64-bit Linux ABI (after signo, errno, code and padding).
+const SI_PID_OFFSET = 16;
+const status = new Int32Array(1);
+const siginfo = new Uint8Array(128);
+const siginfoView = new DataView(siginfo.buffer);
 
 /**
  * Decodes a raw wait status as the W* macros of <sys/wait.h> do (Linux and macOS share the layout).
@@ -42,7 +51,6 @@ export function decodeWaitStatus(status: number): WaitStatus | undefined {
  */
 export function waitpid(pid: number): WaitResult | undefined {
   requirePosix('waitpid');
-  const status = new Int32Array(1);
   for (;;) {
     const reaped = check('waitpid', () => libc().waitpid(pid, status, WNOHANG));
     if (reaped === 0) return undefined;
@@ -50,4 +58,22 @@ export function waitpid(pid: number): WaitResult | undefined {
     // Without WUNTRACED stopped children are not reported; loop only as a guard.
     if (decoded !== undefined) return { pid: reaped, ...decoded };
   }
+}
+
+/**
+ * The pid of one ended child of the calling thread that has not been collected yet, without collecting
+ * it (waitid with WNOWAIT | __WNOTHREAD); undefined when there is none. One system call, however many
+ * children are alive: a cheap way to learn that there is nothing to reap. Linux only.
+ */
+export function peekEndedChild(): number | undefined {
+  requireLinux('waitid');
+  siginfo.fill(0, SI_PID_OFFSET, SI_PID_OFFSET + 4);
+  try {
+    check('waitid', () => libc().waitid(P_ALL, 0, siginfo, WEXITED | WNOHANG | WNOWAIT | __WNOTHREAD));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ECHILD') return undefined;
+    throw error;
+  }
+  const pid = siginfoView.getInt32(SI_PID_OFFSET, true);
+  return pid > 0 ? pid : undefined;
 }

@@ -11,6 +11,10 @@ import {
   getsid,
   isChildSubreaper,
   linkOpenFile,
+  peekEndedChild,
+  receiveUnixDatagram,
+  sendUnixDatagram,
+  bindUnixDatagram,
   pidfdOpen,
   pidfdSendSignal,
   pipe,
@@ -18,7 +22,7 @@ import {
   signalNumber,
   waitpid,
 } from '@x/sys';
-import { groupOf, isAlive, parentOf, pidExists, sessionOf, startFixture, waitFor } from '@x/test-utils';
+import { groupOf, isAlive, parentOf, pidExists, sessionOf, startFixture, stateOf, waitFor } from '@x/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
@@ -36,6 +40,10 @@ describe('waitpid', () => {
     // The kernel re-parented both orphans to the subreaper.
     await waitFor(() => parentOf(exits7) === reaper.pid && parentOf(sleeper) === reaper.pid, { message: 'orphans to be adopted' });
 
+    // Once it has ended, a peek names it without collecting it: waitpid still gets its status after.
+    await waitFor(() => stateOf(exits7) === 'Z', { message: 'the orphan to end' });
+    reaper.child.send({ peek: true });
+    expect(await reaper.nextMessage()).toEqual({ peeked: exits7 });
     reaper.child.send({ reap: exits7 });
     expect(await reaper.nextMessage()).toEqual({ reaped: { pid: exits7, code: 7, signal: null, coreDumped: false } });
     expect(pidExists(exits7)).toBe(false);
@@ -47,6 +55,10 @@ describe('waitpid', () => {
     expect(pidExists(sleeper)).toBe(false);
     reaper.child.kill('SIGKILL');
     await reaper.exit();
+  });
+
+  it('peeks at nothing when no child has ended', () => {
+    expect(peekEndedChild()).toBeUndefined();
   });
 
   it('throws ECHILD for a pid that is not our child', () => {
@@ -214,6 +226,26 @@ describe('linkOpenFile', () => {
     expect(() => {
       linkOpenFile(fd, join(scratch, 'closed'));
     }).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  });
+});
+
+describe('unix datagrams', () => {
+  it.each(['path', 'abstract'])('sends to and receives from a %s socket, as sd_notify does', (kind) => {
+    const address = kind === 'path' ? join(scratch, 'notify.sock') : `@x-sys-test-${process.pid}`;
+    const fd = bindUnixDatagram(address);
+    try {
+      expect(receiveUnixDatagram(fd)).toBeUndefined();
+      sendUnixDatagram(address, Buffer.from('READY=1\nSTATUS=up'));
+      expect(receiveUnixDatagram(fd)?.toString()).toBe('READY=1\nSTATUS=up');
+    } finally {
+      close(fd);
+    }
+    expect(() => {
+      sendUnixDatagram(address, Buffer.from('x'));
+    }).toThrow(expect.objectContaining({ syscall: 'sendto' }));
+    expect(() => {
+      sendUnixDatagram(join(scratch, 'x'.repeat(200)), Buffer.from('x'));
+    }).toThrow(RangeError);
   });
 });
 

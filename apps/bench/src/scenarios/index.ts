@@ -2,10 +2,14 @@ import type { Scenario } from '../harness.js';
 import { parentdeathScenarios } from './parentdeath.js';
 import { pidfileScenarios } from './pidfile.js';
 import { procgroupScenarios } from './procgroup.js';
+import { reaperScenarios } from './reaper.js';
 import { syscallScenarios } from './syscall.js';
 
 /** Every scenario, in the order BENCHMARKS.md lists them. */
-export const allScenarios = (): Scenario[] => [...syscallScenarios(), ...parentdeathScenarios(), ...pidfileScenarios(), ...procgroupScenarios()];
+export const allScenarios = (): Scenario[] => [...syscallScenarios(), ...parentdeathScenarios(), ...pidfileScenarios(), ...procgroupScenarios(), ...reaperScenarios()];
 
 /** Packages whose versions every report names (ours and the peers installed for the bench). */
-export const measuredPackages = ['@x/sys', '@x/parentdeath', '@x/pidfile', 'proper-lockfile', 'npid', '@x/procgroup', 'tree-kill', 'execa'];
+export const measuredPackages = ['@x/sys', '@x/parentdeath', '@x/pidfile', 'proper-lockfile', 'npid', '@x/procgroup', 'tree-kill', 'execa', '@x/reaper'];
+
+/** Peers that come from Debian rather than npm, named with their Debian version. */
+export const measuredDebianPackages = ['tini'];

@@ -1,8 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { beParent, type ParentInfo } from '@x/parentdeath';
 import type { Contender, Scenario } from '../harness.js';
 import { ensureDebianPackage } from '../debian.js';
 import { killQuietly, now, runFixture } from '../fixtures.js';
+import { idleUsage, type Usage } from '../usage.js';
 
 type Approach = 'parentdeath' | 'ppid-poll' | 'ipc-disconnect' | 'pdeathsig';
 type Launch = 'direct' | 'setsid' | 'sudo';
@@ -75,27 +75,6 @@ function latencyContender(approach: Approach, name: string): Contender {
   };
 }
 
-interface Usage {
-  cpuMs: number;
-  rssMiB: number;
-  wakeups: number;
-}
-
-const field = (status: string, name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? Number.NaN);
-
-/** CPU time (all threads), resident memory, and context switches summed over every thread. */
-function usage(pid: number): Usage {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  let wakeups = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'latin1');
-    wakeups += field(status, 'voluntary_ctxt_switches') + field(status, 'nonvoluntary_ctxt_switches');
-  }
-  return { cpuMs: ticks * 10, rssMiB: field(readFileSync(`/proc/${pid}/status`, 'latin1'), 'VmRSS') / 1024, wakeups };
-}
-
 const IDLE_MS = 10_000;
 const SETTLE_MS = 10_000;
 
@@ -110,10 +89,7 @@ function idleContender(approach: 'none' | 'parentdeath' | 'ppid-poll', name: str
         await child.nextLine(10_000);
         // Let start-up settle (V8's memory reducer fires ~8 s after start-up activity), then count only the idle window.
         await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-        const before = usage(child.pid);
-        await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
-        const after = usage(child.pid);
-        const delta = { cpuMs: after.cpuMs - before.cpuMs, rssMiB: after.rssMiB, wakeups: after.wakeups - before.wakeups };
+        const delta = await idleUsage(child.pid, IDLE_MS);
         seen.push(delta);
         return delta.rssMiB;
       } finally {

@@ -1,0 +1,192 @@
+import { EventEmitter } from 'node:events';
+import { debuglog } from 'node:util';
+import { isChildSubreaper, peekEndedChild, readProcStat, setChildSubreaper, waitpid, type WaitResult } from '@x/sys';
+import { mainThreadChildren, spawnedByNode, trackSpawns } from './spawned.js';
+
+const debug = debuglog('x:reaper');
+
+/** A child that was reaped: its pid, and its exit code or terminating signal. */
+export type Reaped = WaitResult;
+
+export interface ReapOptions {
+  /** Become a child subreaper first, so orphaned descendants are adopted by this process (Linux). */
+  subreaper?: boolean;
+  /** Reap even when this process is neither PID 1 nor a subreaper (its only adoptees are its own). */
+  disablePid1Check?: boolean;
+  /** Which children: -1 any (default), a pid for that one only, or -pgid for the members of one group. */
+  pid?: number;
+  /** Ms between safety sweeps that catch coalesced or missed SIGCHLDs (default 1000, at least 100). */
+  interval?: number;
+  /** Notifications kept for a slow async-iterator consumer; older ones are dropped past it (default 1024). */
+  bufferSize?: number;
+}
+
+interface Waiter {
+  resolve: (result: IteratorResult<Reaped>) => void;
+}
+
+/**
+ * A running reaper. Emits 'reap' with each child it reaped, and is an async iterable of them.
+ */
+export class Reaper extends EventEmitter<{ reap: [Reaped] }> implements AsyncIterable<Reaped>, Disposable {
+  /** Whether it reaps at all; see `reason` when not. */
+  readonly active: boolean;
+  /** Why it is inactive, or what made it active. */
+  readonly reason: string;
+  /** Children reaped so far. */
+  reaped = 0;
+  /** Notifications dropped because an iterator consumer fell more than `bufferSize` behind. */
+  dropped = 0;
+  private readonly queue: Reaped[] = [];
+  private readonly waiters: Waiter[] = [];
+  private readonly timer: NodeJS.Timeout | undefined;
+  private scheduled = false;
+  private iterating = 0;
+  private stopped = false;
+  private readonly onSigchld = () => {
+    // A burst of SIGCHLDs becomes one sweep.
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.sweep();
+    }).unref();
+  };
+
+  constructor(private readonly options: ReapOptions) {
+    super();
+    const { interval = 1000 } = options;
+    if (process.platform !== 'linux') {
+      this.active = false;
+      this.reason = `reaping adopted children needs Linux (this is ${process.platform})`;
+      return;
+    }
+    if (options.subreaper === true) setChildSubreaper(true);
+    const pid1 = process.pid === 1;
+    const subreaper = isChildSubreaper();
+    this.active = pid1 || subreaper || options.disablePid1Check === true;
+    this.reason = pid1
+      ? 'running as PID 1'
+      : subreaper
+        ? 'running as a child subreaper'
+        : options.disablePid1Check === true
+          ? 'PID 1 check disabled'
+          : 'not PID 1 and not a subreaper: orphans are not adopted by this process, so there is nothing to reap (pass { subreaper: true })';
+    if (!this.active) {
+      debug('inactive: %s', this.reason);
+      return;
+    }
+    trackSpawns();
+    process.on('SIGCHLD', this.onSigchld);
+    this.timer = setInterval(() => this.sweep(), Math.max(100, interval)).unref();
+    debug('reaping (%s)', this.reason);
+    this.sweep();
+  }
+
+  /**
+   * Reaps, now, every ended child this process did not start through child_process, and returns them.
+   * Costs one system call when nothing has ended, whatever the number of children.
+   */
+  sweep(): Reaped[] {
+    if (!this.active || this.stopped) return [];
+    const reaped: Reaped[] = [];
+    // Fast path: ask the kernel which child has ended, without collecting it, and collect it if it is
+    // ours to collect. Only when the ended child is one of Node's (libuv collects it any moment now)
+    // is every child looked at one by one.
+    for (let pid = peekEndedChild(); pid !== undefined; pid = peekEndedChild()) {
+      if (!this.mayReap(pid)) return [...reaped, ...this.sweepEach()];
+      this.collect(pid, reaped);
+    }
+    return reaped;
+  }
+
+  private mayReap(pid: number): boolean {
+    const { pid: only = -1 } = this.options;
+    if (spawnedByNode(pid)) return false;
+    if (only > 0) return pid === only;
+    if (only < -1) return readProcStat(pid)?.pgid === -only;
+    return true;
+  }
+
+  /** One waitpid(pid, WNOHANG) per child of the main thread that we may reap. */
+  private sweepEach(): Reaped[] {
+    const reaped: Reaped[] = [];
+    for (const pid of mainThreadChildren()) if (this.mayReap(pid)) this.collect(pid, reaped);
+    return reaped;
+  }
+
+  private collect(pid: number, into: Reaped[]): void {
+    let result: Reaped | undefined;
+    try {
+      result = waitpid(pid);
+    } catch {
+      // ECHILD: collected or re-parented in between.
+      return;
+    }
+    if (result !== undefined) {
+      into.push(result);
+      this.deliver(result);
+    }
+  }
+
+  private deliver(result: Reaped): void {
+    this.reaped += 1;
+    debug('reaped %d (%s)', result.pid, result.signal ?? `exit ${result.code ?? '?'}`);
+    this.emit('reap', result);
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      waiter.resolve({ value: result, done: false });
+      return;
+    }
+    // Queue only for iterators; listeners already heard about it.
+    if (this.iterating === 0) return;
+    this.queue.push(result);
+    if (this.queue.length > (this.options.bufferSize ?? 1024)) {
+      this.queue.shift();
+      this.dropped += 1;
+    }
+  }
+
+  /** Reaped children, in order, until stop(). A consumer that falls behind loses the oldest ones. */
+  [Symbol.asyncIterator](): AsyncIterator<Reaped> {
+    this.iterating += 1;
+    return {
+      next: () => {
+        const value = this.queue.shift();
+        if (value !== undefined) return Promise.resolve({ value, done: false });
+        if (this.stopped) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => this.waiters.push({ resolve }));
+      },
+      return: () => {
+        this.iterating -= 1;
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+
+  /** Stops reaping; pending iterators end. The subreaper flag, once set, stays. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    process.off('SIGCHLD', this.onSigchld);
+    if (this.timer !== undefined) clearInterval(this.timer);
+    for (const waiter of this.waiters.splice(0)) waiter.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.dispose](): void {
+    this.stop();
+  }
+}
+
+/**
+ * Starts reaping zombie children in the background, as go-reaper's Reap/Start do, but never taking the
+ * status of a child that Node's child_process started (on the main thread or in a worker), so their
+ * 'exit' events always fire. A no-op (inactive handle) unless this process is PID 1, a subreaper, or
+ * `disablePid1Check` is set. Reaps on SIGCHLD and in a slow safety sweep; nothing keeps the process alive.
+ *
+ * Children that exist when reap() is first called are counted as Node's and are never reaped: start
+ * it early, before spawning.
+ */
+export function reap(options: ReapOptions = {}): Reaper {
+  return new Reaper(options);
+}

@@ -1,0 +1,76 @@
+import type { ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { mainThreadChildren } from './spawned.js';
+import type { Reaper } from './reap.js';
+
+/** The signals a supervisor passes on to its child (SIGKILL and SIGSTOP cannot be caught). */
+export const FORWARDED: readonly NodeJS.Signals[] = [
+  'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH', 'SIGALRM', 'SIGCONT', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU',
+];
+
+export interface SuperviseOptions {
+  /** Forward signals to the child's whole process group (the child must lead one). */
+  group?: boolean;
+  /** Exit codes of the child that the supervisor reports as 0. */
+  remap?: readonly number[];
+  /** After the child exits, wait until every other descendant has exited too (and was reaped). */
+  waitAll?: boolean;
+  /** Called with each forwarded signal, for verbose output. */
+  onForward?: (signal: NodeJS.Signals, target: number) => void;
+}
+
+function send(target: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(target, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts the child with `start()` and forwards signals to it (or its group) until it exits, then
+ * resolves the exit code a supervisor should exit with: the child's code, or 128 + the number of the
+ * signal that killed it, with `remap` codes turned into 0. With `waitAll` it then waits for the
+ * remaining (adopted) descendants, forwarding signals to each of them. The handlers are installed
+ * before the child starts, so no signal that arrives while it starts is lost; a signal that arrives
+ * before it has a pid is delivered as soon as it has one. Rejects with the spawn error (ENOENT, EACCES).
+ */
+export async function supervise(start: () => ChildProcess, reaper: Reaper, options: SuperviseOptions = {}): Promise<number> {
+  let pid: number | undefined;
+  let running = true;
+  const early: NodeJS.Signals[] = [];
+  const forward = (signal: NodeJS.Signals) => {
+    const targets = running ? [options.group === true ? -(pid as number) : (pid as number)] : mainThreadChildren();
+    for (const target of targets) if (send(target, signal)) options.onForward?.(signal, target);
+  };
+  const handlers = FORWARDED.map((signal) => {
+    const handler = () => {
+      if (pid === undefined) early.push(signal);
+      else forward(signal);
+    };
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
+  try {
+    const child = start();
+    if (child.pid === undefined) throw await new Promise<Error>((resolve) => child.once('error', resolve));
+    pid = child.pid;
+    for (const signal of early.splice(0)) forward(signal);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) resolve([child.exitCode, child.signalCode]);
+      else child.once('exit', (exitCode, exitSignal) => { resolve([exitCode, exitSignal]); });
+    });
+    running = false;
+    let status = signal === null ? (code ?? 1) : 128 + constants.signals[signal];
+    if (options.remap?.includes(status) === true) status = 0;
+    if (options.waitAll === true) {
+      // Adopted descendants: wait until the reaper has collected the last of them.
+      for (let delay = 1; reaper.sweep(), mainThreadChildren().length > 0; delay = Math.min(delay * 2, 50)) await sleep(delay);
+    }
+    return status;
+  } finally {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+  }
+}

@@ -1,0 +1,138 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isAlive, startFixture, waitFor, type Fixture } from '@x/test-utils';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const cli = join(createRequire(import.meta.url).resolve('@x/reaper/package.json'), '..', 'dist', 'cli.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+const scratch = mkdtempSync(join(tmpdir(), 'x-reaper-'));
+afterAll(() => {
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+/** x-reaper running `script` in sh; resolves once the script printed its first line. */
+async function reaper(flags: string[], script: string): Promise<{ fixture: Fixture; first: string }> {
+  const fixture = startFixture(process.execPath, [cli, ...flags, '--', 'sh', '-c', script]);
+  return { fixture, first: await fixture.nextLine() };
+}
+
+describe('x-reaper exit codes', () => {
+  it('passes through every exit code from 0 to 255', async () => {
+    const codes = Array.from({ length: 256 }, (_, code) => code);
+    const results: number[] = [];
+    for (let start = 0; start < codes.length; start += 32) {
+      const batch = codes.slice(start, start + 32).map(
+        (code) =>
+          new Promise<number>((resolve) => {
+            spawn(process.execPath, [cli, '-s', 'sh', '-c', `exit ${code}`], { stdio: 'ignore' }).once('exit', (exit) => { resolve(exit ?? -1); });
+          }),
+      );
+      results.push(...(await Promise.all(batch)));
+    }
+    expect(results).toEqual(codes);
+  });
+
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+    ['SIGHUP', 129],
+    ['SIGUSR1', 138],
+    ['SIGUSR2', 140],
+  ])('exits 128 + n when the child dies of %s', (signal, code) => {
+    expect(run('-s', 'sh', '-c', `kill -${signal.slice(3)} $$`).status).toBe(code);
+  });
+
+  it('remaps exit codes with -e, repeatably', () => {
+    expect(run('-s', '-e', '3', '-e', '4', 'sh', '-c', 'exit 4').status).toBe(0);
+    expect(run('-s', '-e', '3', 'sh', '-c', 'exit 5').status).toBe(5);
+  });
+
+  it('exits 127 for a command that does not exist and 126 for one that cannot be executed', () => {
+    const notExecutable = join(scratch, 'plain-file');
+    writeFileSync(notExecutable, 'echo hi\n');
+    chmodSync(notExecutable, 0o644);
+    const missing = run('-s', 'x-no-such-command');
+    expect(missing.status).toBe(127);
+    expect(missing.stderr).toContain('cannot run x-no-such-command');
+    expect(run('-s', notExecutable).status).toBe(126);
+  });
+
+  it.each([[['-x', 'true']], [['-e']], [['-e', '300', 'true']], [['-p', 'SIGNOPE', 'true']], [[]], [['--']]])(
+    'prints usage and exits 2 for %j',
+    (args) => {
+      const result = run(...args);
+      expect(result.status).toBe(2);
+      expect(result.stderr).toContain('usage: x-reaper');
+    },
+  );
+
+  it('warns when it is neither PID 1 nor a subreaper', () => {
+    const result = run('true');
+    expect(result.status).toBe(0);
+    expect(result.stderr).toContain('not running as PID 1 and not a child subreaper');
+    expect(run('-s', 'true').stderr).toBe('');
+  });
+});
+
+describe('x-reaper signals', () => {
+  it('forwards signals to the child and reports how it exited', async () => {
+    const { fixture, first } = await reaper(['-s'], "trap 'echo got TERM; exit 3' TERM; echo ready; while :; do sleep 0.05; done");
+    expect(first).toBe('ready');
+    fixture.child.kill('SIGTERM');
+    expect(await fixture.nextLine()).toBe('got TERM');
+    expect(await fixture.exit()).toEqual({ code: 3, signal: null });
+  });
+
+  it('with -g, reaches the grandchildren too; without, they survive their parent', async () => {
+    const script = 'sleep 60 & echo $!; wait';
+    const grouped = await reaper(['-s', '-g'], script);
+    grouped.fixture.child.kill('SIGTERM');
+    expect(await grouped.fixture.exit()).toEqual({ code: 143, signal: null });
+    await waitFor(() => !isAlive(Number(grouped.first)), { message: 'the grandchild to get the signal' });
+
+    const plain = await reaper(['-s'], script);
+    plain.fixture.child.kill('SIGTERM');
+    expect(await plain.fixture.exit()).toEqual({ code: 143, signal: null });
+    expect(isAlive(Number(plain.first))).toBe(true);
+    process.kill(Number(plain.first), 'SIGKILL');
+  });
+
+  it('keeps running through a burst of signals, and while its child ignores SIGTERM', async () => {
+    const { fixture, first } = await reaper(['-s'], "trap '' TERM; trap 'n=$((n+1))' USR1; n=0; echo ready; while [ ! -e $0.stop ]; do sleep 0.02; done; echo usr1 $n");
+    expect(first).toBe('ready');
+    for (let index = 0; index < 100; index++) fixture.child.kill('SIGUSR1');
+    fixture.child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(isAlive(fixture.pid)).toBe(true);
+    const children = spawnSync('pgrep', ['-P', String(fixture.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').map(Number);
+    for (const pid of children) process.kill(pid, 'SIGKILL');
+    expect(await fixture.exit()).toEqual({ code: 137, signal: null });
+  });
+
+  it('with -a, waits for the descendants that outlive the child', () => {
+    const started = performance.now();
+    const result = run('-s', '-a', 'sh', '-c', 'sleep 0.5 & exit 0');
+    expect(result.status).toBe(0);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(450);
+  });
+});
+
+describe('runForked', () => {
+  it('re-runs the program as the child of a supervisor that forwards signals and exits with its code', async () => {
+    const supervisor = startFixture(new URL('./fixtures/forked.mjs', import.meta.url));
+    const [, childPid, childParent] = (await supervisor.nextLine()).split(' ');
+    expect(Number(childParent)).toBe(supervisor.pid);
+    expect(Number(childPid)).not.toBe(supervisor.pid);
+    supervisor.child.kill('SIGTERM');
+    expect(await supervisor.exit()).toEqual({ code: 42, signal: null });
+  });
+
+  it('propagates a plain exit code', async () => {
+    const supervisor = startFixture(new URL('./fixtures/forked.mjs', import.meta.url), ['7']);
+    expect(await supervisor.nextLine()).toMatch(/^child \d+ \d+$/);
+    expect(await supervisor.exit()).toEqual({ code: 7, signal: null });
+  });
+});
