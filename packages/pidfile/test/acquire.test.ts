@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { acquire, PidFileLockedError, read } from '@x/pidfile';
+import { acquire, adopt, PidFileLockedError, read } from '@x/pidfile';
 import { isRoot, startFixture } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
 import { fixture, flockFree, holder, pidPaths } from './helpers.js';
@@ -111,6 +111,21 @@ describe('acquire', () => {
     renameSync(`${path}.new`, path);
     file.release();
     expect(readFileSync(path, 'latin1')).toBe('1234\n');
+  });
+});
+
+describe('adopt', () => {
+  it('takes over an inherited locked file, and refuses a file that is not the one at the path', async () => {
+    const path = fresh();
+    const original = await acquire(path, { removeOnExit: false });
+    const adopted = adopt(path, original.fd, { pid: process.ppid, removeOnExit: false });
+    expect(readFileSync(path, 'latin1')).toBe(`${process.ppid}\n`);
+    expect(flockFree(path)).toBe(false);
+    const other = fresh();
+    writeFileSync(other, '');
+    expect(() => adopt(other, original.fd)).toThrow(expect.objectContaining({ code: 'ERR_PIDFILE_NOT_A_FILE' }));
+    adopted.release();
+    expect(existsSync(path)).toBe(false);
   });
 });
 

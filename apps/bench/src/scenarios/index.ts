@@ -1,4 +1,5 @@
 import type { Scenario } from '../harness.js';
+import { daemonScenarios } from './daemon.js';
 import { parentdeathScenarios } from './parentdeath.js';
 import { pidfileScenarios } from './pidfile.js';
 import { procgroupScenarios } from './procgroup.js';
@@ -6,10 +7,10 @@ import { reaperScenarios } from './reaper.js';
 import { syscallScenarios } from './syscall.js';
 
 /** Every scenario, in the order BENCHMARKS.md lists them. */
-export const allScenarios = (): Scenario[] => [...syscallScenarios(), ...parentdeathScenarios(), ...pidfileScenarios(), ...procgroupScenarios(), ...reaperScenarios()];
+export const allScenarios = (): Scenario[] => [...syscallScenarios(), ...parentdeathScenarios(), ...pidfileScenarios(), ...procgroupScenarios(), ...reaperScenarios(), ...daemonScenarios()];
 
 /** Packages whose versions every report names (ours and the peers installed for the bench). */
-export const measuredPackages = ['@x/sys', '@x/parentdeath', '@x/pidfile', 'proper-lockfile', 'npid', '@x/procgroup', 'tree-kill', 'execa', '@x/reaper'];
+export const measuredPackages = ['@x/sys', '@x/parentdeath', '@x/pidfile', 'proper-lockfile', 'npid', '@x/procgroup', 'tree-kill', 'execa', '@x/reaper', '@x/daemon', 'daemon', 'daemonize2'];
 
 /** Peers that come from Debian rather than npm, named with their Debian version. */
 export const measuredDebianPackages = ['tini'];

@@ -1,0 +1,148 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isAlive, waitFor } from '@x/test-utils';
+import { describe, expect, it } from 'vitest';
+import { exists, fixture, flockFree, pidIn, proc, run, scratch, stopDaemon } from './helpers.js';
+
+const dir = scratch();
+let counter = 0;
+const fresh = (name: string) => join(dir, `${name}-${++counter}`);
+const daemonArgs = (options: object, mode = 'ready') => [fixture('daemon.mjs'), JSON.stringify(options), mode];
+
+describe('daemonize', () => {
+  it('detaches for real: new session it does not lead, no tty, cwd /, umask 022, stdio on /dev/null, locked PID file', async () => {
+    const pidFile = fresh('pid');
+    const report = fresh('report');
+    const caller = await run(daemonArgs({ pidFile, report }));
+    expect(caller.code).toBe(0);
+    const pid = pidIn(pidFile);
+    const facts = proc(pid);
+    expect(JSON.parse(readFileSync(report, 'utf8'))).toMatchObject({ pid, stage: 'daemon' });
+    expect(facts.ppid).not.toBe(process.pid);
+    expect(facts.sid).not.toBe(pid);
+    expect(facts.pgid).not.toBe(pid);
+    expect(facts.ttyNr).toBe(0);
+    expect(facts.cwd).toBe('/');
+    expect(facts.umask).toBe('0022');
+    expect([facts.fd(0), facts.fd(1), facts.fd(2)]).toEqual(['/dev/null', '/dev/null', '/dev/null']);
+    // The readiness pipe is closed once ready.
+    expect(facts.fd(3) ?? 'closed').not.toMatch(/^pipe:/);
+    expect(flockFree(pidFile)).toBe(false);
+    await stopDaemon(pid);
+    expect(exists(pidFile)).toBe(false);
+  });
+
+  it('keeps Node options across the re-executions, and honours cwd, umask and log files', async () => {
+    const pidFile = fresh('pid');
+    const log = fresh('log');
+    writeFileSync(log, 'earlier line\n');
+    const caller = await run(daemonArgs({ pidFile, stdout: log, stderr: log, cwd: dir, umask: 0o027 }), process.env, ['--no-warnings']);
+    expect(caller.code).toBe(0);
+    const pid = pidIn(pidFile);
+    const facts = proc(pid);
+    expect(facts.cmdline).toContain('--no-warnings');
+    expect(facts.cwd).toBe(dir);
+    expect(facts.umask).toBe('0027');
+    expect(facts.fd(1)).toBe(log);
+    expect(facts.fd(2)).toBe(log);
+    await stopDaemon(pid);
+    expect(readFileSync(log, 'utf8')).toMatch(/^earlier line\n/);
+  });
+
+  it('captures its own output into readable streams', async () => {
+    const report = fresh('report');
+    const pidFile = fresh('pid');
+    expect((await run(daemonArgs({ capture: true, report, pidFile }, 'capture'))).code).toBe(0);
+    expect(JSON.parse(readFileSync(report, 'utf8'))).toMatchObject({ captured: 'hello from the daemon\n' });
+    await stopDaemon(pidIn(pidFile));
+  });
+
+  it('hands open files down with their locks, and restores a variable of the same name as the marker', async () => {
+    const locked = fresh('locked');
+    const report = fresh('report');
+    const caller = await run([fixture('files.mjs'), locked, report], { ...process.env, X_DAEMON_STAGE: 'mine' });
+    expect(caller.code).toBe(0);
+    const { pid, files, marker } = JSON.parse(readFileSync(report, 'utf8')) as { pid: number; files: number[]; marker: string };
+    expect(files).toHaveLength(1);
+    expect(proc(pid).fd(files[0] as number)).toBe(locked);
+    // The caller has exited; the daemon still holds the lock through the inherited descriptor.
+    expect(flockFree(locked)).toBe(false);
+    expect(marker).toBe('mine');
+    await stopDaemon(pid);
+    // Released once the last of its threads has exited.
+    await waitFor(() => flockFree(locked), { message: 'the lock to be released with the daemon' });
+  });
+
+  it('is not fooled by a forged stage marker', async () => {
+    const pidFile = fresh('pid');
+    const forged = JSON.stringify({ stage: 'daemon', from: 1, fds: { ready: 3, files: [] } });
+    const caller = await run(daemonArgs({ pidFile }), { ...process.env, X_DAEMON_STAGE: forged });
+    expect(caller.code).toBe(0);
+    const pid = pidIn(pidFile);
+    expect(proc(pid).sid).not.toBe(pid);
+    await stopDaemon(pid);
+  });
+});
+
+describe('readiness', () => {
+  it.each([
+    ['throws before ready()', 'throw', 'config file is broken'],
+    ['calls fail()', 'fail', 'database unreachable'],
+  ])('the caller exits 1 with the reason when the daemon %s', async (_, mode, reason) => {
+    const pidFile = fresh('pid');
+    const caller = await run(daemonArgs({ pidFile }, mode));
+    expect(caller.code).toBe(1);
+    expect(caller.stderr).toContain(reason);
+    expect(exists(pidFile)).toBe(false);
+  });
+
+  it('the caller exits 1 at the timeout and the daemon is killed', async () => {
+    const pidFile = fresh('pid');
+    const caller = await run(daemonArgs({ pidFile, timeout: 500 }, 'slow'));
+    expect(caller.code).toBe(1);
+    expect(caller.stderr).toContain('not ready after 500 ms');
+    expect(exists(pidFile)).toBe(false);
+  });
+
+  it('a daemon SIGKILLed before it is ready: the caller exits 1, and no lock or running instance is left', async () => {
+    const pidFile = fresh('pid');
+    const caller = run(daemonArgs({ pidFile }, 'slow'));
+    // The daemon writes its pid into the file as soon as it has taken it over.
+    const daemonPid = () => {
+      const pid = exists(pidFile) ? pidIn(pidFile) : 0;
+      // At first the file names the caller (our child); the daemon's parent is not us.
+      return pid > 0 && isAlive(pid) && proc(pid).ppid !== process.pid ? pid : 0;
+    };
+    await waitFor(daemonPid, { message: 'the daemon to take over the PID file' });
+    const pid = daemonPid();
+    process.kill(pid, 'SIGKILL');
+    const result = await caller;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('exited before it was ready');
+    expect(exists(pidFile)).toBe(false);
+    expect(flockFree(pidFile)).toBe(true);
+  });
+
+  it('exactly one of many concurrent starts wins; the others hear who runs', async () => {
+    const pidFile = fresh('pid');
+    const callers = await Promise.all(Array.from({ length: 5 }, () => run(daemonArgs({ pidFile }))));
+    expect(callers.filter((caller) => caller.code === 0)).toHaveLength(1);
+    const pid = pidIn(pidFile);
+    for (const caller of callers.filter((entry) => entry.code !== 0)) expect(caller.stderr).toContain(`already running (pid `);
+    expect(isAlive(pid)).toBe(true);
+    await stopDaemon(pid);
+  });
+});
+
+describe('bad input', () => {
+  it.each([
+    ['a log file in a missing directory', { stdout: '/nonexistent/dir/out.log' }, 'ERR_DAEMON_LOG'],
+    ['a PID file that is a directory', { pidFile: '/tmp' }, 'ERR_PIDFILE_NOT_A_FILE'],
+    ['a zero timeout', { timeout: 0 }, 'ERR_DAEMON_BAD_OPTION'],
+    ['an impossible umask', { umask: 0o1777 }, 'ERR_DAEMON_BAD_OPTION'],
+  ])('rejects %s in the caller, before anything forks', async (_, options, code) => {
+    const caller = await run(daemonArgs(options));
+    expect(caller.code).toBe(1);
+    expect(caller.stderr).toContain(code);
+  });
+});
