@@ -45,6 +45,7 @@ function parse(argv: string[]): Options | 'help' {
       index++;
       break;
     }
+    if (arg === '--help') return 'help';
     if (!arg.startsWith('-') || arg === '-') break;
     // Flags may be grouped (-sgv), as tini allows.
     for (const flag of arg.slice(1)) {

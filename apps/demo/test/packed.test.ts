@@ -1,0 +1,55 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const packages = join(createRequire(import.meta.url).resolve('@x/lifecycle/package.json'), '..', '..');
+const published = ['sys', 'parentdeath', 'pidfile', 'procgroup', 'reaper', 'daemon', 'lifecycle'];
+const work = mkdtempSync(join(tmpdir(), 'x-packed-'));
+afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
+});
+
+const node = (cwd: string, code: string) => spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd, encoding: 'utf8' });
+
+describe('the packages as published', () => {
+  it('install from their packed tarballs into a fresh project and work as a user imports them', () => {
+    const tarballs = join(work, 'tarballs');
+    for (const name of published) {
+      const packed = spawnSync('pnpm', ['pack', '--pack-destination', tarballs], { cwd: join(packages, name), encoding: 'utf8' });
+      expect(packed.status, packed.stderr).toBe(0);
+    }
+    const files = readdirSync(tarballs).map((file) => join(tarballs, file));
+    expect(files).toHaveLength(published.length);
+    const app = join(work, 'app');
+    spawnSync('mkdir', ['-p', app]);
+    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
+    const install = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...files], { cwd: app, encoding: 'utf8' });
+    expect(install.status, install.stderr).toBe(0);
+
+    // Every package by name, the meta package's namespaces and functions, nothing from inside.
+    const imported = node(
+      app,
+      `const m = await import('@x/lifecycle');
+       for (const name of ['@x/sys', '@x/parentdeath', '@x/pidfile', '@x/procgroup', '@x/reaper', '@x/daemon']) await import(name);
+       const deep = await import('@x/sys/dist/index.js').then(() => 'allowed', (error) => error.code);
+       console.log(JSON.stringify({ keys: Object.keys(m).sort(), deep, pid: m.sys.readProcStat(process.pid).pid === process.pid }));`,
+    );
+    expect(imported.status, imported.stderr).toBe(0);
+    const report = JSON.parse(imported.stdout) as { keys: string[]; deep: string; pid: boolean };
+    expect(report.keys).toEqual(expect.arrayContaining(['sys', 'parentdeath', 'pidfile', 'procgroup', 'reaper', 'daemon', 'beParent', 'acquire', 'spawnGroup', 'reap', 'daemonize']));
+    expect(report.deep).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
+    expect(report.pid).toBe(true);
+
+    // The CLIs are linked, from the meta package too.
+    const bin = (name: string, ...args: string[]) => spawnSync(join(app, 'node_modules', '.bin', name), args, { encoding: 'utf8' });
+    expect(bin('x-reaper', '--help').status).toBe(0);
+    expect(bin('x-daemon', '--help').status).toBe(0);
+    expect(bin('x-pidfile', 'status', join(app, 'none.pid')).status).toBe(3);
+    const doctor = bin('x-sys', 'doctor', '--json');
+    expect(doctor.status).toBe(0);
+    expect(JSON.parse(doctor.stdout)).toHaveProperty('pidfd');
+  }, 240_000);
+});

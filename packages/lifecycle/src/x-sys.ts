@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+import { runCli } from './bin.js';
+
+await runCli('@x/sys');
