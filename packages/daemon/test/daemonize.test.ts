@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive, waitFor } from '@x/test-utils';
@@ -121,6 +122,25 @@ describe('readiness', () => {
     expect(result.stderr).toContain('exited before it was ready');
     expect(exists(pidFile)).toBe(false);
     expect(flockFree(pidFile)).toBe(true);
+  });
+
+  it('a caller SIGKILLed while waiting exits non-zero; the daemon it started still holds the only lock', async () => {
+    const pidFile = fresh('pid');
+    const caller = spawn(process.execPath, daemonArgs({ pidFile }, 'slow'), { stdio: 'ignore' });
+    const daemonPid = () => {
+      const pid = exists(pidFile) ? pidIn(pidFile) : 0;
+      return pid > 0 && pid !== caller.pid && isAlive(pid) ? pid : 0;
+    };
+    await waitFor(daemonPid, { message: 'the daemon to take over the PID file' });
+    const pid = daemonPid();
+    caller.kill('SIGKILL');
+    expect(await new Promise((resolve) => caller.once('exit', (_, signal) => { resolve(signal); }))).toBe('SIGKILL');
+    // The daemon is the one holder: a second start is refused, naming it.
+    const second = await run(daemonArgs({ pidFile }));
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`already running (pid ${pid})`);
+    await stopDaemon(pid);
+    await waitFor(() => flockFree(pidFile), { message: 'the lock to be released' });
   });
 
   it('exactly one of many concurrent starts wins; the others hear who runs', async () => {

@@ -1,4 +1,5 @@
-import { reap } from '@x/reaper';
+import { spawn } from 'node:child_process';
+import { reap, type Reaped } from '@x/reaper';
 import { parentOf, pidExists, pidNamespaces, spawnInPidNamespace, startFixture, waitFor } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
 
@@ -37,6 +38,24 @@ describe('reap() as a subreaper', () => {
     const fixtureProcess = startFixture(fixture('subreaper.mjs'), ['off']);
     expect(await fixtureProcess.nextLine()).toMatch(/^inactive not PID 1 and not a subreaper/);
     expect(await fixtureProcess.exit()).toEqual({ code: 0, signal: null });
+  });
+
+  it('drops the oldest notifications for an iterator that falls behind, and counts them', async () => {
+    // This test file's own process becomes the subreaper: it adopts the five sleepers below.
+    const reaper = reap({ subreaper: true, bufferSize: 2 });
+    const iterator = reaper[Symbol.asyncIterator]();
+    const heard: number[] = [];
+    reaper.on('reap', ({ pid }) => heard.push(pid));
+    spawn('sh', ['-c', 'for i in 1 2 3 4 5; do sleep 0.05 & done'], { stdio: 'ignore' });
+    await waitFor(() => reaper.reaped === 5, { message: 'five orphans reaped' });
+    expect(heard).toHaveLength(5);
+    expect(reaper.dropped).toBe(3);
+    // What is left for the iterator: the two newest.
+    const first = (await iterator.next()).value as Reaped;
+    const second = (await iterator.next()).value as Reaped;
+    expect([first.pid, second.pid]).toEqual(heard.slice(3));
+    reaper.stop();
+    expect(await iterator.next()).toEqual({ value: undefined, done: true });
   });
 
   it('is an async iterable that ends on stop(), in this very process', async () => {
