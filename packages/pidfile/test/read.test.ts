@@ -1,6 +1,6 @@
 import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { acquire, read } from '@x/pidfile';
-import { startFixture } from '@x/test-utils';
+import { isZombie, startFixture, waitFor } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
 import { fixture, foreignLock, holder, pidPaths } from './helpers.js';
 
@@ -36,16 +36,19 @@ describe('read', () => {
   });
 
   it('says stale (zombie) for a locked file naming a process that has exited but not been reaped', async () => {
-    // `sleep 0` becomes the child of `sleep 60` (the shell execs into it), which never reaps it.
-    const parent = startFixture('sh', ['-c', 'sleep 0 & echo $!; exec sleep 60']);
-    const zombie = Number(await parent.nextLine());
-    const path = fresh();
-    writeFileSync(path, `${zombie}\n`);
-    const lock = await foreignLock(path);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(read(path)).toMatchObject({ status: 'stale', reason: 'zombie', pid: zombie });
-    await lock.stop();
-    parent.child.kill('SIGKILL');
+    // The short sleep ends after the shell has exec'd into `sleep 60`, which never reaps it.
+    const parent = startFixture('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 60']);
+    try {
+      const zombie = Number(await parent.nextLine());
+      await waitFor(() => isZombie(zombie), { message: `pid ${zombie} to become a zombie` });
+      const path = fresh();
+      writeFileSync(path, `${zombie}\n`);
+      const lock = await foreignLock(path);
+      expect(read(path)).toMatchObject({ status: 'stale', reason: 'zombie', pid: zombie });
+      await lock.stop();
+    } finally {
+      parent.child.kill('SIGKILL');
+    }
   });
 
   it('says stale (reused) when the process with that pid started after the file was written', async () => {
