@@ -19,6 +19,7 @@ export {
   parseUptime,
   readProcFile,
   readProcStat,
+  startDateOf,
   startTimeOf,
   type ProcStat,
 } from './proc.js';

@@ -222,3 +222,6 @@ export function bootTime(): number {
 export function startTimeOf(stat: ProcStat): number {
   return bootTime() + (stat.startTicks * 1000) / clockTicksPerSecond();
 }
+
+/** startTimeOf() as a Date. */
+export const startDateOf = (stat: ProcStat): Date => new Date(startTimeOf(stat));

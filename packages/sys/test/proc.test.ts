@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { capabilities, childrenOf, descendantsOf, ownCgroup, readProcStat, startTimeOf, type Capability } from '@x/sys';
+import { capabilities, childrenOf, descendantsOf, ownCgroup, readProcStat, startDateOf, startTimeOf, type Capability } from '@x/sys';
 import { descendantsOf as scannedDescendants, groupOf, isRoot, parentOf, startFixture, waitFor } from '@x/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -26,6 +26,8 @@ describe('/proc readers', () => {
       // Start time from ticks since boot: ~10 ms precision, plus the time spawn() itself took.
       expect(startTimeOf(stat)).toBeGreaterThan(before - 50);
       expect(startTimeOf(stat)).toBeLessThan(Date.now() + 50);
+      expect(startDateOf(stat)).toBeInstanceOf(Date);
+      expect(startDateOf(stat).getTime()).toBeGreaterThan(before - 50);
     } finally {
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
