@@ -1,27 +1,20 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { read } from '@x/lifecycle';
-import { isAlive, isZombie, parentOf, pidExists, startFixture, waitFor } from '@x/test-utils';
-import { afterAll, describe, expect, it } from 'vitest';
+import { isAlive, isZombie, parentOf, pidExists, scratchDir, startFixture, waitFor } from '@x/test-utils';
+import { describe, expect, it } from 'vitest';
 
 const cli = join(createRequire(import.meta.url).resolve('@x/lifecycle/package.json'), '..', '..', '..', 'apps', 'demo', 'dist', 'cli.js');
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
-const dir = mkdtempSync(join(tmpdir(), 'x-demo-test-'));
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const dir = scratchDir('x-demo-test');
 const env = { ...process.env, X_DEMO_DIR: join(dir, 'demo'), NO_COLOR: '1' };
 
-function demo(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [cli, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) => child.once('exit', (code) => { resolve({ code, stdout, stderr }); }));
+async function demo(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = startFixture(process.execPath, [cli, ...args], { env });
+  const { code } = await run.exit(30_000);
+  return { code, stdout: run.stdout, stderr: run.stderr };
 }
 
 describe('the tour', () => {

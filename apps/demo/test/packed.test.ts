@@ -1,16 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { scratchDir } from '@x/test-utils';
+import { describe, expect, it } from 'vitest';
 
 const packages = join(createRequire(import.meta.url).resolve('@x/lifecycle/package.json'), '..', '..');
 const published = ['sys', 'parentdeath', 'pidfile', 'procgroup', 'reaper', 'daemon', 'lifecycle'];
-const work = mkdtempSync(join(tmpdir(), 'x-packed-'));
-afterAll(() => {
-  rmSync(work, { recursive: true, force: true });
-});
+const work = scratchDir('x-packed');
 
 const node = (cwd: string, code: string) => spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd, encoding: 'utf8' });
 

@@ -2,11 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { isAlive, waitFor } from '@x/test-utils';
+import { isAlive, scratchDir, waitFor } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
-import { fixture, pidIn, proc, run, scratch } from './helpers.js';
+import { fixture, pidIn, proc, run } from './helpers.js';
 
-const dir = scratch();
+const dir = scratchDir('x-daemon');
 const cli = join(createRequire(import.meta.url).resolve('@x/daemon/package.json'), '..', 'dist', 'cli.js');
 const xDaemon = (...args: string[]) => run([cli, ...args]);
 const status = (pidFile: string) => spawnSync(process.execPath, [cli, 'status', '--pidfile', pidFile], { encoding: 'utf8' }).status;

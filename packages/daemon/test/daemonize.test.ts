@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isAlive, waitFor } from '@x/test-utils';
+import { flockFree, isAlive, scratchDir, waitFor } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
-import { exists, fixture, flockFree, pidIn, proc, run, scratch, stopDaemon } from './helpers.js';
+import { fixture, pidIn, proc, run, stopDaemon } from './helpers.js';
 
-const dir = scratch();
+const dir = scratchDir('x-daemon');
 let counter = 0;
 const fresh = (name: string) => join(dir, `${name}-${++counter}`);
 const daemonArgs = (options: object, mode = 'ready') => [fixture('daemon.mjs'), JSON.stringify(options), mode];
@@ -30,7 +30,7 @@ describe('daemonize', () => {
     expect(facts.fd(3) ?? 'closed').not.toMatch(/^pipe:/);
     expect(flockFree(pidFile)).toBe(false);
     await stopDaemon(pid);
-    expect(exists(pidFile)).toBe(false);
+    expect(existsSync(pidFile)).toBe(false);
   });
 
   it('keeps Node options across the re-executions, and honours cwd, umask and log files', async () => {
@@ -94,7 +94,7 @@ describe('readiness', () => {
     const caller = await run(daemonArgs({ pidFile }, mode));
     expect(caller.code).toBe(1);
     expect(caller.stderr).toContain(reason);
-    expect(exists(pidFile)).toBe(false);
+    expect(existsSync(pidFile)).toBe(false);
   });
 
   it('the caller exits 1 at the timeout and the daemon is killed', async () => {
@@ -102,7 +102,7 @@ describe('readiness', () => {
     const caller = await run(daemonArgs({ pidFile, timeout: 500 }, 'slow'));
     expect(caller.code).toBe(1);
     expect(caller.stderr).toContain('not ready after 500 ms');
-    expect(exists(pidFile)).toBe(false);
+    expect(existsSync(pidFile)).toBe(false);
   });
 
   it('a daemon SIGKILLed before it is ready: the caller exits 1, and no lock or running instance is left', async () => {
@@ -110,7 +110,7 @@ describe('readiness', () => {
     const caller = run(daemonArgs({ pidFile }, 'slow'));
     // The daemon writes its pid into the file as soon as it has taken it over.
     const daemonPid = () => {
-      const pid = exists(pidFile) ? pidIn(pidFile) : 0;
+      const pid = existsSync(pidFile) ? pidIn(pidFile) : 0;
       // At first the file names the caller (our child); the daemon's parent is not us.
       return pid > 0 && isAlive(pid) && proc(pid).ppid !== process.pid ? pid : 0;
     };
@@ -120,7 +120,7 @@ describe('readiness', () => {
     const result = await caller;
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('exited before it was ready');
-    expect(exists(pidFile)).toBe(false);
+    expect(existsSync(pidFile)).toBe(false);
     expect(flockFree(pidFile)).toBe(true);
   });
 
@@ -128,7 +128,7 @@ describe('readiness', () => {
     const pidFile = fresh('pid');
     const caller = spawn(process.execPath, daemonArgs({ pidFile }, 'slow'), { stdio: 'ignore' });
     const daemonPid = () => {
-      const pid = exists(pidFile) ? pidIn(pidFile) : 0;
+      const pid = existsSync(pidFile) ? pidIn(pidFile) : 0;
       return pid > 0 && pid !== caller.pid && isAlive(pid) ? pid : 0;
     };
     await waitFor(daemonPid, { message: 'the daemon to take over the PID file' });

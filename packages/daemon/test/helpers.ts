@@ -1,20 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { isAlive, waitFor } from '@x/test-utils';
-import { afterAll } from 'vitest';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { isAlive, startFixture, waitFor } from '@x/test-utils';
 
 export const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
-
-export function scratch(): string {
-  const directory = mkdtempSync(join(tmpdir(), 'x-daemon-'));
-  chmodSync(directory, 0o755);
-  afterAll(() => {
-    rmSync(directory, { recursive: true, force: true });
-  });
-  return directory;
-}
 
 export interface Run {
   code: number | null;
@@ -25,18 +12,11 @@ export interface Run {
 }
 
 /** Runs a program that daemonizes (node + args) and resolves once the original process has exited. */
-export function run(args: readonly string[], env: NodeJS.ProcessEnv = process.env, node: readonly string[] = []): Promise<Run> {
+export async function run(args: readonly string[], env: NodeJS.ProcessEnv = process.env, node: readonly string[] = []): Promise<Run> {
   const started = performance.now();
-  const child = spawn(process.execPath, [...node, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve) => {
-    child.once('exit', (code, signal) => {
-      resolve({ code, signal, stdout, stderr, ms: performance.now() - started });
-    });
-  });
+  const caller = startFixture(process.execPath, [...node, ...args], { env });
+  const { code, signal } = await caller.exit(30_000);
+  return { code, signal, stdout: caller.stdout, stderr: caller.stderr, ms: performance.now() - started };
 }
 
 /** The daemon's pid, read from its PID file. */
@@ -76,5 +56,3 @@ export async function stopDaemon(pid: number): Promise<void> {
   await waitFor(() => !isAlive(pid), { message: `daemon ${pid} to stop` });
 }
 
-export const flockFree = (path: string): boolean => spawnSync('flock', ['-n', path, 'true']).status === 0;
-export const exists = existsSync;

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { notify } from '@x/daemon';
 import { bindUnixDatagram, close, receiveUnixDatagram } from '@x/sys';
-import { isAlive, waitFor } from '@x/test-utils';
+import { isAlive, scratchDir, waitFor } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
-import { fixture, run, scratch } from './helpers.js';
+import { fixture, run } from './helpers.js';
 
-const dir = scratch();
+const dir = scratchDir('x-daemon');
 
 describe('notify', () => {
   it('does nothing without NOTIFY_SOCKET', () => {

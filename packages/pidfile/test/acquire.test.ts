@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquire, adopt, PidFileLockedError, read } from '@x/pidfile';
-import { isRoot, startFixture } from '@x/test-utils';
+import { flockFree, isRoot, startFixture } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
-import { fixture, flockFree, holder, pidPaths } from './helpers.js';
+import { fixture, holder, pidPaths } from './helpers.js';
 
 const { dir, fresh } = pidPaths('test');
 

@@ -2,11 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { isAlive } from '@x/test-utils';
+import { isAlive, scratchDir } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
-import { holder, scratch } from './helpers.js';
+import { holder } from './helpers.js';
 
-const dir = scratch();
+const dir = scratchDir('x-pidfile');
 // The bin as a user gets it: resolved through the package's own manifest.
 const cli = join(createRequire(import.meta.url).resolve('@x/pidfile/package.json'), '..', 'dist', 'cli.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });

@@ -2,11 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquire, defaultPath } from '@x/pidfile';
-import { isRoot, startFixture } from '@x/test-utils';
+import { isRoot, scratchDir, startFixture } from '@x/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fixture, scratch } from './helpers.js';
+import { fixture } from './helpers.js';
 
-const dir = scratch();
+const dir = scratchDir('x-pidfile');
 const mounts: string[] = [];
 afterAll(() => {
   for (const mount of mounts) spawnSync('umount', [mount]);

@@ -1,26 +1,13 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { startFixture, type Fixture } from '@x/test-utils';
-import { afterAll } from 'vitest';
+import { scratchDir, startFixture, type Fixture } from '@x/test-utils';
+
 
 export const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
 
-/** A fresh directory for this test file, removed afterwards. */
-export function scratch(): string {
-  const directory = mkdtempSync(join(tmpdir(), 'x-pidfile-'));
-  // Traversable by other users: some tests run a fixture as nobody inside it.
-  chmodSync(directory, 0o755);
-  afterAll(() => {
-    rmSync(directory, { recursive: true, force: true });
-  });
-  return directory;
-}
-
 /** A scratch directory and a maker of new, distinct PID file paths in it. */
 export function pidPaths(prefix: string): { dir: string; fresh: () => string } {
-  const dir = scratch();
+  const dir = scratchDir('x-pidfile');
   let counter = 0;
   return { dir, fresh: () => join(dir, `${prefix}-${++counter}.pid`) };
 }
@@ -49,6 +36,3 @@ export async function foreignLock(path: string): Promise<{ pid: number; stop: ()
     },
   };
 }
-
-/** Whether flock(1) could take the lock right now (exit 0) or found it held (exit 1). */
-export const flockFree = (path: string): boolean => spawnSync('flock', ['-n', path, 'true']).status === 0;

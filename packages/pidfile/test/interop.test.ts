@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { acquire, read } from '@x/pidfile';
-import { requirement } from '@x/test-utils';
+import { flockFree, requirement, scratchDir } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
-import { flockFree, holder, scratch } from './helpers.js';
+import { holder } from './helpers.js';
 
-const dir = scratch();
+const dir = scratchDir('x-pidfile');
 const startStopDaemon = requirement('start-stop-daemon (Debian dpkg)', () =>
   spawnSync('start-stop-daemon', ['--version']).error ? 'start-stop-daemon is not installed' : undefined,
 );

@@ -1,17 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isAlive, startFixture, waitFor, type Fixture } from '@x/test-utils';
-import { afterAll, describe, expect, it } from 'vitest';
+import { isAlive, scratchDir, startFixture, waitFor, type Fixture } from '@x/test-utils';
+import { describe, expect, it } from 'vitest';
 
 const cli = join(createRequire(import.meta.url).resolve('@x/reaper/package.json'), '..', 'dist', 'cli.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
-const scratch = mkdtempSync(join(tmpdir(), 'x-reaper-'));
-afterAll(() => {
-  rmSync(scratch, { recursive: true, force: true });
-});
+const scratch = scratchDir('x-reaper');
 
 /** x-reaper running `script` in sh; resolves once the script printed its first line. */
 async function reaper(flags: string[], script: string): Promise<{ fixture: Fixture; first: string }> {

@@ -1,15 +1,11 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { capabilities, childrenOf, descendantsOf, ownCgroup, readProcStat, startDateOf, startTimeOf, type Capability } from '@x/sys';
-import { descendantsOf as scannedDescendants, groupOf, isRoot, parentOf, startFixture, waitFor } from '@x/test-utils';
-import { afterAll, describe, expect, it } from 'vitest';
+import { descendantsOf as scannedDescendants, groupOf, isRoot, parentOf, scratchDir, startFixture, waitFor } from '@x/test-utils';
+import { describe, expect, it } from 'vitest';
 
-const scratch = mkdtempSync(join(tmpdir(), 'x-proc-'));
-afterAll(() => {
-  rmSync(scratch, { recursive: true, force: true });
-});
+const scratch = scratchDir('x-proc');
 
 describe('/proc readers', () => {
   it('read a live process as the kernel describes it, even with spaces and parentheses in its name', async () => {

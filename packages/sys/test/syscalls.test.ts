@@ -1,6 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, constants, fstatSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   close,
@@ -22,14 +21,11 @@ import {
   signalNumber,
   waitpid,
 } from '@x/sys';
-import { groupOf, isAlive, parentOf, pidExists, sessionOf, startFixture, stateOf, waitFor } from '@x/test-utils';
-import { afterAll, describe, expect, it } from 'vitest';
+import { flockFree, groupOf, isAlive, parentOf, pidExists, scratchDir, sessionOf, startFixture, stateOf, waitFor } from '@x/test-utils';
+import { describe, expect, it } from 'vitest';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
-const scratch = mkdtempSync(join(tmpdir(), 'x-sys-'));
-afterAll(() => {
-  rmSync(scratch, { recursive: true, force: true });
-});
+const scratch = scratchDir('x-sys');
 
 describe('waitpid', () => {
   it('collects the exit code and the signal of adopted orphans, and only the pid asked for', async () => {
@@ -120,7 +116,7 @@ describe('flock', () => {
     const fd = openSync(path, 'r+');
     try {
       expect(flock(fd, 'exclusive')).toBe(true);
-      expect(spawnSync('flock', ['-n', path, 'true']).status).toBe(1);
+      expect(flockFree(path)).toBe(false);
       const contender = startFixture(fixture('flock.mjs'), [path]);
       expect(await contender.nextLine()).toBe('busy');
       expect(flock(fd, 'unlock')).toBe(true);
@@ -135,7 +131,7 @@ describe('flock', () => {
     } finally {
       closeSync(fd);
     }
-    expect(spawnSync('flock', ['-n', path, 'true']).status).toBe(0);
+    expect(flockFree(path)).toBe(true);
   });
 
   it('shares a shared lock', () => {

@@ -9,8 +9,9 @@ export {
   pidExists,
   sessionOf,
   stateOf,
-  zombieChildrenOf,
+  flockFree,
 } from './probes.js';
+export { scratchDir } from './scratch.js';
 export { Fixture, startFixture, started, type Exit, type FixtureOptions } from './fixtures.js';
 export { markProcesses } from './guard.js';
 export { isRoot, pidNamespaces, requirement, spawnInPidNamespace, type Requirement } from './namespace.js';

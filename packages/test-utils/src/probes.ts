@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 
 // Deliberately independent of @x/sys: tests check what the kernel says with code that is not under test.
@@ -83,6 +84,5 @@ export function membersOfGroup(pgid: number): number[] {
   return members;
 }
 
-/** Zombie children of `pid`. */
-export const zombieChildrenOf = (pid: number): number[] =>
-  [...parents()].filter(([child, parent]) => parent === pid && isZombie(child)).map(([child]) => child);
+/** Whether flock(1) could take the lock on `path` right now (the kernel's view of who holds it). */
+export const flockFree = (path: string): boolean => spawnSync('flock', ['-n', path, 'true']).status === 0;
