@@ -3,6 +3,11 @@ import { join, posix } from 'node:path';
 import { requireLinux } from './platform.js';
 
 export interface MountEntry {
+  /** The mount's id (fdinfo's mnt_id names it). */
+  readonly id: number;
+  /** The device of the mounted file system's superblock, as /proc/locks prints it. */
+  readonly major: number;
+  readonly minor: number;
   readonly root: string;
   readonly mountPoint: string;
   readonly fsType: string;
@@ -20,10 +25,11 @@ export function parseMountInfo(text: string): MountEntry[] {
     if (separator < 0) continue;
     const before = line.slice(0, separator).split(' ');
     const after = line.slice(separator + 3).split(' ');
-    const [root, mountPoint, options] = [before[3], before[4], before[5]];
+    const [id, device, root, mountPoint, options] = [before[0], before[2], before[3], before[4], before[5]];
     const fsType = after[0];
-    if (root === undefined || mountPoint === undefined || options === undefined || fsType === undefined) continue;
-    entries.push({ root: unescape(root), mountPoint: unescape(mountPoint), fsType, options: options.split(',') });
+    if (id === undefined || device === undefined || root === undefined || mountPoint === undefined || options === undefined || fsType === undefined) continue;
+    const [major, minor] = device.split(':').map(Number);
+    entries.push({ id: Number(id), major: major ?? NaN, minor: minor ?? NaN, root: unescape(root), mountPoint: unescape(mountPoint), fsType, options: options.split(',') });
   }
   return entries;
 }

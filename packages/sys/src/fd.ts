@@ -45,3 +45,15 @@ export function linkOpenFile(fd: number, path: string): void {
   if (!Number.isInteger(fd) || fd < 0) throw new RangeError(`linkOpenFile needs an open file descriptor, got ${fd}`);
   check('linkat', () => libc().linkat(`/proc/self/fd/${fd}`, path, AT_SYMLINK_FOLLOW));
 }
+
+const RENAME_NOREPLACE = 1;
+
+/**
+ * Renames `from` to `to` unless `to` exists (renameat2 with RENAME_NOREPLACE): throws EEXIST then, and
+ * EINVAL where the file system cannot do it (fall back to link and unlink there). Unlike linking, the
+ * file keeps one name, so an fd opened under `from` shows `to` in /proc/PID/fd and lsof. Linux only.
+ */
+export function renameNoReplace(from: string, to: string): void {
+  requireLinux('renameat2');
+  check('renameat2', () => libc().renameat2(from, to, RENAME_NOREPLACE));
+}

@@ -3,7 +3,7 @@ export { InvalidSignalError, signalName, signalNumber, type SignalLike } from '.
 export { decodeWaitStatus, peekEndedChild, waitpid, type WaitResult, type WaitStatus } from './wait.js';
 export { getParentDeathSignal, isChildSubreaper, setChildSubreaper, setParentDeathSignal } from './prctl.js';
 export { flock, type FlockMode } from './flock.js';
-export { close, linkOpenFile, pipe, type PipeOptions } from './fd.js';
+export { close, linkOpenFile, pipe, renameNoReplace, type PipeOptions } from './fd.js';
 export { pidfdOpen, pidfdSendSignal } from './pidfd.js';
 export { getpgid, getppid, getsid, setsid } from './session.js';
 export { execvp } from './exec.js';
@@ -25,5 +25,6 @@ export {
 } from './proc.js';
 export { ownCgroup, parseCgroupV2Path, parseMountInfo, type CgroupLocation, type MountEntry } from './cgroup.js';
 export { bindUnixDatagram, receiveUnixDatagram, sendUnixDatagram, unixAddress } from './unix-datagram.js';
+export { holdsFlock, listedFlocks, parseLockLines, splitDevice, superblockDevice, type FileIdentity, type LockEntry } from './locks.js';
 export { capabilities, type Capabilities, type Capability } from './capabilities.js';
 export { requireLinux, requirePosix } from './platform.js';

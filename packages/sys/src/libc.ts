@@ -26,6 +26,7 @@ export interface Libc {
   readonly setSignalMask: (mask: Uint8Array, old: Uint8Array | null) => number;
   readonly sysconf: (name: number) => number;
   readonly linkat: (oldPath: string, newPath: string, flags: number) => number;
+  readonly renameat2: (oldPath: string, newPath: string, flags: number) => number;
   readonly socket: (domain: number, type: number, protocol: number) => number;
   readonly bind: (fd: number, address: Uint8Array, length: number) => number;
   readonly sendto: (fd: number, data: Uint8Array, length: number, flags: number, address: Uint8Array, addressLength: number) => number;
@@ -37,6 +38,8 @@ export interface Libc {
 // x86_64 and aarch64 share these syscall numbers (the asm-generic table, 424+ is common to all).
 const SYS_pidfd_send_signal = 424;
 const SYS_pidfd_open = 434;
+// renameat2 predates the common table: x86_64 and aarch64 number it differently.
+const SYS_renameat2 = process.arch === 'arm64' ? 276 : 316;
 const SIG_SETMASK = 2;
 const F_GETFD = 1;
 const AT_FDCWD = -100;
@@ -123,6 +126,8 @@ function bind(): Libc {
     setSignalMask: (mask, old) => sigprocmask(SIG_SETMASK, mask, old),
     sysconf: (name) => sysconf(name),
     linkat: (oldPath, newPath, flags) => linkat(AT_FDCWD, oldPath, AT_FDCWD, newPath, flags),
+    renameat2: (oldPath, newPath, flags) =>
+      (syscall ?? unsupported)(SYS_renameat2, 'int', AT_FDCWD, 'const char *', oldPath, 'int', AT_FDCWD, 'const char *', newPath, 'unsigned int', flags),
     socket: (domain, type, protocol) => socket(domain, type, protocol),
     bind: (fd, address, length) => bind(fd, address, length),
     sendto: (fd, data, length, flags, address, addressLength) => sendto(fd, data, length, flags, address, addressLength),

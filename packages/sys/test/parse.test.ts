@@ -1,4 +1,4 @@
-import { decodeWaitStatus, parseUptime, parseCgroupV2Path, parseChildrenList, parseMountInfo, parseProcStat } from '@x/sys';
+import { decodeWaitStatus, parseUptime, parseCgroupV2Path, parseChildrenList, parseLockLines, parseMountInfo, parseProcStat, splitDevice } from '@x/sys';
 import { describe, expect, it } from 'vitest';
 
 const statLine = (comm: string, rest = 'S 1 100 100 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 4242 0 0') => `1234 (${comm}) ${rest}\n`;
@@ -77,9 +77,9 @@ describe('parseMountInfo', () => {
 
   it('finds the fs type after the separator, with optional fields and escaped paths', () => {
     expect(parseMountInfo(text)).toEqual([
-      { root: '/', mountPoint: '/sys/fs/cgroup', fsType: 'tmpfs', options: ['rw', 'relatime'] },
-      { root: '/', mountPoint: '/sys/fs/cgroup/unified', fsType: 'cgroup2', options: ['rw', 'relatime'] },
-      { root: '/sub', mountPoint: '/mnt/with space', fsType: 'cgroup2', options: ['ro', 'relatime'] },
+      { id: 31, major: 0, minor: 28, root: '/', mountPoint: '/sys/fs/cgroup', fsType: 'tmpfs', options: ['rw', 'relatime'] },
+      { id: 41, major: 0, minor: 38, root: '/', mountPoint: '/sys/fs/cgroup/unified', fsType: 'cgroup2', options: ['rw', 'relatime'] },
+      { id: 50, major: 0, minor: 40, root: '/sub', mountPoint: '/mnt/with space', fsType: 'cgroup2', options: ['ro', 'relatime'] },
     ]);
   });
 });
@@ -99,5 +99,32 @@ describe('parseUptime', () => {
     expect(parseUptime('3512.07 6900.11\n')).toBe(3512.07);
     expect(parseUptime('12 24\n')).toBe(12);
     expect(parseUptime('garbage')).toBeUndefined();
+  });
+});
+
+describe('parseLockLines', () => {
+  const flock = { kind: 'FLOCK', mode: 'ADVISORY', access: 'WRITE' };
+  it.each([
+    ['a /proc/locks line', '1: FLOCK  ADVISORY  WRITE 4123 fe:00:2146695 0 EOF\n', [{ ...flock, pid: 4123, major: 0xfe, minor: 0, inode: 2146695 }]],
+    ['an fdinfo line of a lock whose taker is gone', 'pos:\t0\nflags:\t0100000\nmnt_id:\t43\nlock:\t1: FLOCK  ADVISORY  WRITE 0 00:2d:17 0 EOF\n', [{ ...flock, pid: 0, major: 0, minor: 0x2d, inode: 17 }]],
+    ['POSIX and shared locks', '2: POSIX  ADVISORY  READ 9 08:01:5 0 EOF\n3: FLOCK  ADVISORY  READ 10 08:01:6 0 EOF', [
+      { kind: 'POSIX', mode: 'ADVISORY', access: 'READ', pid: 9, major: 8, minor: 1, inode: 5 },
+      { kind: 'FLOCK', mode: 'ADVISORY', access: 'READ', pid: 10, major: 8, minor: 1, inode: 6 },
+    ]],
+    ['a waiter, which holds nothing', '1: FLOCK  ADVISORY  WRITE 7 fe:00:1 0 EOF\n1: -> FLOCK  ADVISORY  WRITE 8 fe:00:1 0 EOF', [{ ...flock, pid: 7, major: 0xfe, minor: 0, inode: 1 }]],
+    ['junk', 'pos: 0\nlock: nonsense\n1: FLOCK ADVISORY WRITE x fe:00:1 0 EOF\n', []],
+  ])('parses %s', (_what, text, expected) => {
+    expect(parseLockLines(text)).toEqual(expected);
+  });
+});
+
+describe('splitDevice', () => {
+  it.each([
+    [0xfe00, { major: 0xfe, minor: 0 }],
+    [0x2d, { major: 0, minor: 0x2d }],
+    // Large minors spill into the high bits of dev_t.
+    [0x100801, { major: 8, minor: 0x101 }],
+  ])('splits %d', (dev, expected) => {
+    expect(splitDevice(dev)).toEqual(expected);
   });
 });
