@@ -8,18 +8,19 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
+  readdirSync,
   renameSync,
   unlinkSync,
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { debuglog } from 'node:util';
-import { flock, linkOpenFile } from '@x/sys';
+import { flock, renameNoReplace } from '@x/sys';
 import { formatPid, isValidPid, parsePidFile } from './content.js';
 import { openError, PidFileError, PidFileLockedError } from './errors.js';
 import { closeQuietly, names, readHead, stillNamed } from './file.js';
 import { releaseOnExit, type ExitRegistration } from './exit.js';
-import { flockHolders } from './locks.js';
+import { viewLock } from './locks.js';
 import { liveOwner } from './owner.js';
 
 const debug = debuglog('x:pidfile');
@@ -95,7 +96,7 @@ export async function acquire(path: string, options: AcquireOptions = {}): Promi
   let unsettled = 0;
   for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
     const attempt = locking === 'flock' ? tryFlock(path, pid, mode, sync) : tryCreate(path, pid, mode, sync);
-    if ('fd' in attempt) return new Held(path, pid, attempt.fd, locking, removeOnExit, sync);
+    if ('fd' in attempt) return hold(path, pid, attempt.fd, locking, removeOnExit, sync);
     if ('retry' in attempt) {
       // Lost a race with another process replacing or removing the file; the next look settles it.
       if (++races > 1000) throw new PidFileError('ERR_PIDFILE_WRITE', path, `${path} keeps changing under us (${attempt.retry}); is something else rewriting it?`);
@@ -157,54 +158,78 @@ function pidIn(fd: number): number | undefined {
   return 'pid' in parsed ? parsed.pid : undefined;
 }
 
-/** Who holds the lock on `fd`: the pid in the file when it is a live owner, else the lock's taker. */
+/** Who holds the lock on `fd`: the pid in the file when it owns the file, else the lock's taker. */
 function lockedBy(fd: number): Attempt {
   const owner = pidIn(fd);
   const stats = fstatSync(fd);
-  if (owner !== undefined && liveOwner(owner, stats.mtimeMs)) return { owner, settled: true };
-  return { owner: flockHolders(stats.dev, stats.ino)?.[0]?.pid ?? owner, settled: false };
+  const lock = viewLock(fd, stats, owner);
+  if (owner !== undefined && (lock.byNamed || liveOwner(owner, stats.mtimeMs))) return { owner, settled: true };
+  return { owner: lock.taker ?? owner, settled: false };
 }
 
-/** A new, complete, locked file not yet at `path`: unnamed (O_TMPFILE) or under a temporary name. */
+/** A new, complete, locked file not yet at `path`, under a temporary name until it is put in place. */
 interface Fresh {
   readonly fd: number;
   temporary: string | undefined;
 }
 
-const O_TMPFILE = process.platform === 'linux' ? 0o20200000 : 0;
+const TEMPORARY_SUFFIX = '.tmp';
+const temporaryPrefix = (path: string) => `.${basename(path)}.`;
 
 function temporaryName(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+  return join(dirname(path), `${temporaryPrefix(path)}${process.pid}.${Math.random().toString(36).slice(2)}${TEMPORARY_SUFFIX}`);
 }
 
 /**
- * Creates the file that will become the PID file, content written and lock taken before anyone can see
- * it. On Linux it has no name at all until it is linked into place (O_TMPFILE), so a crash at any point
- * leaves nothing behind; elsewhere it has a hidden temporary name beside the target.
+ * Creates the file that will become the PID file, lock taken and content written before it has its
+ * real name, under a hidden temporary name beside the target. The file is later renamed (not linked)
+ * into place, so the holder's fd names the PID file itself in /proc/PID/fd and lsof.
  */
 function createFresh(path: string, pid: number, mode: number, sync: boolean): Fresh {
-  let fresh: Fresh | undefined;
-  if (O_TMPFILE !== 0) {
-    try {
-      fresh = { fd: openSync(dirname(path), O_TMPFILE | O_RDWR | O_CLOEXEC, mode), temporary: undefined };
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      // File systems without O_TMPFILE answer one of these; use a temporary name there.
-      if (code !== 'EOPNOTSUPP' && code !== 'ENOTSUP' && code !== 'EISDIR' && code !== 'EINVAL') throw error;
-    }
-  }
-  if (fresh === undefined) {
-    const temporary = temporaryName(path);
-    fresh = { fd: openSync(temporary, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode), temporary };
-  }
+  const temporary = temporaryName(path);
+  const fresh: Fresh = { fd: openSync(temporary, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode), temporary };
   try {
-    writeContent(path, fresh.fd, pid, false, sync);
+    // Locked first: an unlocked temporary is one whose creator died, which sweepTemporaries() removes.
     if (!flock(fresh.fd, 'exclusive')) throw new Error('a brand-new file was already locked');
+    writeContent(path, fresh.fd, pid, false, sync);
   } catch (error) {
     discard(fresh);
     throw error;
   }
   return fresh;
+}
+
+/**
+ * Removes temporaries of `path` left by creators that died before renaming them into place: those
+ * whose lock is free. Run after taking over a stale file, the sign that such a crash happened.
+ */
+function sweepTemporaries(path: string): void {
+  const prefix = temporaryPrefix(path);
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path)).filter((name) => name.startsWith(prefix) && name.endsWith(TEMPORARY_SUFFIX));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const temporary = join(dirname(path), name);
+    let fd: number;
+    try {
+      fd = openSync(temporary, constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    } catch {
+      continue;
+    }
+    try {
+      if (fstatSync(fd).isFile() && flock(fd, 'exclusive') && stillNamed(temporary, fd)) {
+        unlinkSync(temporary);
+        debug('removed %s, left by a creator that died', temporary);
+      }
+    } catch (error) {
+      debug('cannot remove %s: %s', temporary, (error as Error).message);
+    } finally {
+      closeQuietly(fd);
+    }
+  }
 }
 
 function discard(fresh: Fresh): void {
@@ -219,14 +244,20 @@ function discard(fresh: Fresh): void {
 }
 
 /** Gives the fresh file the name `path` unless something is there already (returns false then). */
-function linkInto(fresh: Fresh, path: string): boolean {
+function placeNew(fresh: Fresh, path: string): boolean {
+  const temporary = fresh.temporary as string;
   try {
-    if (fresh.temporary === undefined) linkOpenFile(fresh.fd, path);
-    else {
-      linkSync(fresh.temporary, path);
-      unlinkSync(fresh.temporary);
-      fresh.temporary = undefined;
+    try {
+      renameNoReplace(temporary, path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Not Linux, or a file system without RENAME_NOREPLACE: link and unlink do the same, but the
+      // holder's fd then keeps the temporary's (deleted) name.
+      if (code !== 'ERR_X_UNSUPPORTED_PLATFORM' && code !== 'EINVAL' && code !== 'ENOSYS') throw error;
+      linkSync(temporary, path);
+      unlinkSync(temporary);
     }
+    fresh.temporary = undefined;
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
@@ -244,42 +275,43 @@ function tryFlock(path: string, pid: number, mode: number, sync: boolean): Attem
     if (code === 'EACCES' || code === 'EPERM') return inPlace(path, pid, undefined, sync);
     throw error instanceof PidFileError ? error : openError(path, error);
   }
+  // The stale file we lock to take it over; always closed before returning, whatever happens.
+  let existing: number | undefined;
   try {
-    if (linkInto(fresh, path)) return { fd: fresh.fd };
+    if (placeNew(fresh, path)) return { fd: fresh.fd };
     // Something is at the path. Replace it only while holding its lock, which proves its owner is gone.
-    const existing = openExisting(path);
+    existing = openExisting(path);
     if (existing === undefined) {
       discard(fresh);
       return { retry: 'the file vanished' };
     }
     if (!flock(existing, 'exclusive')) {
-      const busy = lockedBy(existing);
-      closeSync(existing);
       discard(fresh);
-      return busy;
+      return lockedBy(existing);
     }
     if (!stillNamed(path, existing)) {
-      closeSync(existing);
       discard(fresh);
       return { retry: 'the file was replaced' };
     }
     debug('taking over stale %s (it said %s)', path, readHead(existing).trim() || 'nothing');
-    // rename() needs a name to move: give the unnamed file a temporary one first.
-    if (fresh.temporary === undefined) {
-      const temporary = temporaryName(path);
-      linkOpenFile(fresh.fd, temporary);
-      fresh.temporary = temporary;
-    }
-    renameSync(fresh.temporary, path);
+    renameSync(fresh.temporary as string, path);
     fresh.temporary = undefined;
-    closeSync(existing);
+    sweepTemporaries(path);
     return { fd: fresh.fd };
   } catch (error) {
     discard(fresh);
+    // Let go of the stale file's lock before anything else tries to take it (inPlace below does).
+    closeQuietly(existing);
+    existing = undefined;
     const code = (error as NodeJS.ErrnoException).code;
-    // A file system without hard links: lock the file in place instead.
+    // Our temporary was swept away by a process cleaning up after a crash: start afresh.
+    if (code === 'ENOENT') return { retry: 'the temporary file was removed' };
+    // No hard links or renames over the file here (some file systems; a sticky directory where the
+    // stale file is someone else's): lock the file in place instead.
     if (code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP') return inPlace(path, pid, mode, sync);
     throw error instanceof PidFileError ? error : openError(path, error);
+  } finally {
+    closeQuietly(existing);
   }
 }
 
@@ -309,22 +341,16 @@ function openExisting(path: string, createMode?: number): number | undefined {
 function inPlace(path: string, pid: number, createMode: number | undefined, sync: boolean): Attempt {
   const fd = openExisting(path, createMode);
   if (fd === undefined) throw openError(path, Object.assign(new Error('cannot create a file in its directory'), { code: 'EACCES' }));
-  if (!flock(fd, 'exclusive')) {
-    const busy = lockedBy(fd);
-    closeSync(fd);
-    return busy;
-  }
-  if (!stillNamed(path, fd)) {
-    closeSync(fd);
-    return { retry: 'the file was replaced' };
-  }
+  let held = false;
   try {
+    if (!flock(fd, 'exclusive')) return lockedBy(fd);
+    if (!stillNamed(path, fd)) return { retry: 'the file was replaced' };
     writeContent(path, fd, pid, true, sync);
-  } catch (error) {
-    closeSync(fd);
-    throw error;
+    held = true;
+    return { fd };
+  } finally {
+    if (!held) closeQuietly(fd);
   }
-  return { fd };
 }
 
 /** O_EXCL creation for platforms without flock; a stale file is judged by its pid and start time. */
@@ -360,6 +386,16 @@ function tryCreate(path: string, pid: number, mode: number, sync: boolean): Atte
   return { fd };
 }
 
+/** Wraps a locked fd as a PidFile, closing it if even that fails, so that no lock is left behind. */
+function hold(path: string, pid: number, fd: number, locking: Locking, removeOnExit: boolean, sync: boolean): PidFile {
+  try {
+    return new Held(path, pid, fd, locking, removeOnExit, sync);
+  } catch (error) {
+    closeQuietly(fd);
+    throw error;
+  }
+}
+
 class Held implements PidFile {
   released = false;
   private readonly exit: ExitRegistration | undefined;
@@ -393,9 +429,17 @@ class Held implements PidFile {
     // Unlink before unlocking: whoever gets the lock next finds the name gone and starts afresh.
     try {
       if (names(this.path, this.identity)) unlinkSync(this.path);
-    } finally {
-      closeSync(this.fd);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // A directory we may not write in (the file was locked in place there): the file stays, but
+      // without its lock it is stale, and the next acquire takes it over. That is the release.
+      if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') {
+        closeQuietly(this.fd);
+        throw new PidFileError('ERR_PIDFILE_WRITE', this.path, `released the lock on ${this.path} but cannot remove it: ${(error as Error).message}`, { cause: error });
+      }
+      debug('released %s; cannot remove it (%s), left unlocked and so stale', this.path, code);
     }
+    closeQuietly(this.fd);
     debug('released %s', this.path);
   }
 

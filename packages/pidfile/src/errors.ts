@@ -47,6 +47,9 @@ export function openError(path: string, error: unknown): PidFileError {
       return new PidFileError('ERR_PIDFILE_SYMLINK', path, `${path} is a symbolic link; PID files are never followed through links — remove it or choose another path`, options);
     case 'EISDIR':
       return new PidFileError('ERR_PIDFILE_NOT_A_FILE', path, `${path} is a directory; pass the path of a file inside it`, options);
+    case 'ENXIO':
+      // What open() says of a unix socket (and of a FIFO nobody reads).
+      return new PidFileError('ERR_PIDFILE_NOT_A_FILE', path, `${path} is a socket or FIFO, not a file; remove it or choose another path`, options);
     case 'ENOENT':
     case 'ENOTDIR':
       return new PidFileError('ERR_PIDFILE_NO_DIRECTORY', path, `the directory of ${path} does not exist; create it or pass { createDirectory: true }`, options);

@@ -1,4 +1,5 @@
 import { constants } from 'node:os';
+import { onExit } from 'signal-exit';
 
 /** What releaseOnExit needs of a held PID file. */
 interface Releasable {
@@ -10,10 +11,16 @@ export interface ExitRegistration {
 }
 
 const held = new Set<Releasable>();
-const TERMINATING = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-let installed = false;
+let removeHook: (() => void) | undefined;
 
-function releaseAll(): void {
+/**
+ * Runs at a normal exit, and at SIGINT/SIGTERM/SIGHUP (and the other fatal signals) when no other
+ * listener handles the signal. The rule "re-raise only when nobody else listens" is signal-exit's, and
+ * every copy of signal-exit in a process shares one set of listeners: going through it (rather than
+ * listening beside it with the same rule) is what keeps a process that also uses execa, proper-lockfile
+ * or write-file-atomic from ignoring SIGTERM, each waiting for the other to exit.
+ */
+function releaseAll(_code: number | null | undefined, signal: NodeJS.Signals | null): void {
   for (const file of held) {
     try {
       file.release();
@@ -21,48 +28,29 @@ function releaseAll(): void {
       // Exiting anyway; the lock dies with the process, which is what matters.
     }
   }
-}
-
-function onSignal(signal: NodeJS.Signals): void {
-  // Someone else handles this signal: it decides whether we exit (and 'exit' then cleans up).
-  if (process.listenerCount(signal) > 1) return;
-  releaseAll();
-  uninstall();
-  // PID 1 has no default action for signals: exit as the signal would have.
-  if (process.pid === 1) process.exit(128 + constants.signals[signal]);
-  process.kill(process.pid, signal);
-}
-
-function install(): void {
-  if (installed) return;
-  installed = true;
-  process.on('exit', releaseAll);
-  for (const signal of TERMINATING) process.on(signal, onSignal);
-}
-
-function uninstall(): void {
-  if (!installed) return;
-  installed = false;
-  process.off('exit', releaseAll);
-  for (const signal of TERMINATING) process.off(signal, onSignal);
+  // PID 1 has no default action for signals, so the re-raised one would be ignored: exit as it would have.
+  if (signal !== null && process.pid === 1) setImmediate(() => process.exit(128 + constants.signals[signal]));
 }
 
 /**
- * Releases `file` when the process exits normally, or is terminated by SIGINT, SIGTERM or SIGHUP while
- * nothing else listens for that signal (then the signal is raised again, so the exit status stays the
- * signal's). Listeners exist only while some file is registered.
+ * Releases `file` when the process exits normally, or is terminated by a signal that nothing else
+ * handles (the signal then ends the process as it would have, so the exit status stays the signal's).
+ * A process with its own SIGTERM handler decides itself; the file is released when it then exits.
  */
 export function releaseOnExit(file: Releasable): ExitRegistration {
   held.add(file);
-  install();
+  removeHook ??= onExit(releaseAll);
   return {
     cancel: () => {
       held.delete(file);
-      // Later, not now: a program that releases and re-acquires in a loop keeps the listeners, which
-      // are costly to set up (one signal handle each). Unref'd, so it never keeps the process alive.
+      // Later, not now: a program that releases and re-acquires in a loop keeps the hook, which is
+      // costly to set up (one signal handle per signal). Unref'd, so it never keeps the process alive.
       if (held.size === 0) {
         setImmediate(() => {
-          if (held.size === 0) uninstall();
+          if (held.size === 0 && removeHook !== undefined) {
+            removeHook();
+            removeHook = undefined;
+          }
         }).unref();
       }
     },

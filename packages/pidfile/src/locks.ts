@@ -1,61 +1,31 @@
-import { readFileSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { holdsFlock, listedFlocks, readProcStat } from '@x/sys';
 
-/** One lock line of /proc/locks. */
-export interface LockEntry {
-  readonly kind: string;
-  readonly mode: string;
-  readonly access: string;
-  /** The process that took the lock (stays that pid when the lock is inherited by a child). */
-  readonly pid: number;
-  readonly major: number;
-  readonly minor: number;
-  readonly inode: number;
-}
-
-/** Parses /proc/locks, skipping the waiters ("->" lines) that do not hold a lock. */
-export function parseProcLocks(text: string): LockEntry[] {
-  const entries: LockEntry[] = [];
-  for (const line of text.split('\n')) {
-    const fields = line.trim().split(/\s+/);
-    if (fields.length < 8 || fields[1] === '->') continue;
-    const [, kind, mode, access, pid, device] = fields as [string, string, string, string, string, string];
-    const parts = device.split(':');
-    if (parts.length !== 3) continue;
-    entries.push({
-      kind,
-      mode,
-      access,
-      pid: Number(pid),
-      major: parseInt(parts[0] ?? '', 16),
-      minor: parseInt(parts[1] ?? '', 16),
-      inode: Number(parts[2]),
-    });
-  }
-  return entries;
-}
-
-/** Splits Linux's dev_t the way the kernel's MAJOR()/MINOR() of the user ABI do. */
-export function splitDevice(dev: number | bigint): { major: number; minor: number } {
-  const value = BigInt(dev);
-  const major = Number(((value >> 8n) & 0xfffn) | ((value >> 32n) & ~0xfffn));
-  const minor = Number((value & 0xffn) | ((value >> 12n) & ~0xffn));
-  return { major, minor };
+/** What can be learnt about the flock on an open PID file without touching the lock. */
+export interface LockView {
+  /** Whether somebody holds the lock; undefined where it cannot be seen (no /proc, no permission). */
+  readonly locked: boolean | undefined;
+  /** The pid named in the file holds the lock through one of its own fds: proof that it owns the file. */
+  readonly byNamed: boolean;
+  /** A live process that /proc/locks says took the lock, when it lists one. */
+  readonly taker: number | undefined;
 }
 
 /**
- * The flock locks held on a file, from /proc/locks, without touching the file: looking must never
- * make a concurrent acquire fail. Returns undefined where /proc/locks does not exist (not Linux).
+ * Looks at the lock on the PID file open as `fd` (with `stats` from fstat), never taking it: a look
+ * must never make a concurrent acquire fail. The first witness is the pid named in the file: its own
+ * fdinfo shows the lock whatever PID namespace, file system or wall clock we are in. /proc/locks comes
+ * second, for locks held by someone else; inside a PID namespace it omits a lock handed down from a
+ * process that has exited, so its silence proves nothing on its own.
  */
-export function flockHolders(dev: number | bigint, inode: number | bigint): LockEntry[] | undefined {
-  let text: string;
-  try {
-    text = readFileSync('/proc/locks', 'latin1');
-  } catch {
-    return undefined;
-  }
-  const { major, minor } = splitDevice(dev);
-  const wanted = Number(inode);
-  return parseProcLocks(text).filter(
-    (entry) => entry.kind === 'FLOCK' && entry.major === major && entry.minor === minor && entry.inode === wanted,
-  );
+export function viewLock(fd: number, stats: Stats, named: number | undefined): LockView {
+  const byNamed = named === undefined ? undefined : holdsFlock(named, stats);
+  if (byNamed === true) return { locked: true, byNamed: true, taker: undefined };
+  const listed = listedFlocks(fd, stats);
+  const taker = listed?.find((entry) => entry.pid > 0 && readProcStat(entry.pid) !== undefined)?.pid;
+  if (listed !== undefined && listed.length > 0) return { locked: true, byNamed: false, taker };
+  // Unlocked, as far as anyone can see: the named process holds nothing (or does not exist, or the file
+  // names nobody), and /proc/locks lists no lock. Only a process we cannot read leaves it open.
+  const unreadable = byNamed === undefined && named !== undefined && readProcStat(named) !== undefined;
+  return { locked: listed === undefined || unreadable ? undefined : false, byNamed: false, taker: undefined };
 }

@@ -2,7 +2,7 @@ import { fstatSync } from 'node:fs';
 import { parsePidFile } from './content.js';
 import { PidFileError } from './errors.js';
 import { closeQuietly, openForReading, readHead } from './file.js';
-import { flockHolders } from './locks.js';
+import { viewLock, type LockView } from './locks.js';
 import { identify } from './owner.js';
 import type { Locking } from './acquire.js';
 
@@ -35,10 +35,12 @@ export interface ReadOptions {
 
 /**
  * Tells whether the PID file at `path` belongs to a running process, without disturbing a concurrent
- * acquire: it never locks the file, and learns about the lock from /proc/locks.
+ * acquire: it never locks the file.
  *
  * - `absent`: no file.
- * - `running`: the lock is held and the pid in the file is alive and started before the file was written.
+ * - `running`: the pid in the file holds the file's lock through its own open file (seen in its
+ *   /proc/PID/fdinfo, so inside PID namespaces and on any file system alike), or — where that cannot be
+ *   seen — it is alive and started before the file was written.
  * - `stale`, with `reason`: `unlocked` (nobody holds the lock, whatever the file says), `gone` (no such
  *   process), `zombie`, `reused` (a process that started after the file was written has that pid now), or
  *   `invalid` (the content is not a pid).
@@ -58,25 +60,40 @@ export function read(path: string, options: ReadOptions = {}): PidFileStatus {
     throw new PidFileError('ERR_PIDFILE_NOT_A_FILE', path, `cannot read ${path}: ${(error as Error).message}`, { cause: error });
   }
   try {
-    const stats = fstatSync(fd);
-    if (!stats.isFile()) throw new PidFileError('ERR_PIDFILE_NOT_A_FILE', path, `${path} is not a regular file`);
-    const holders = locking === 'flock' ? flockHolders(stats.dev, stats.ino) : undefined;
-    const locked = holders === undefined ? undefined : holders.length > 0;
-    const parsed = parsePidFile(readHead(fd));
-    if ('invalid' in parsed) {
-      // A locked file with unreadable content is held; its holder is who /proc/locks says took the lock.
-      const holder = holders?.[0]?.pid;
-      if (locked === true && holder !== undefined) return { status: 'running', path, pid: holder, locked };
-      return { status: 'stale', path, pid: undefined, reason: 'invalid', detail: `${path}: ${parsed.invalid}`, locked };
-    }
-    const { pid } = parsed;
-    if (locked === false) {
-      return { status: 'stale', path, pid, reason: 'unlocked', detail: `nobody holds the lock on ${path}, so pid ${pid} no longer owns it`, locked };
-    }
-    const identity = identify(pid, stats.mtimeMs);
-    if (!identity.alive) return { status: 'stale', path, pid, reason: identity.reason, detail: identity.detail, locked };
-    return { status: 'running', path, pid, locked };
+    if (!fstatSync(fd).isFile()) throw new PidFileError('ERR_PIDFILE_NOT_A_FILE', path, `${path} is not a regular file`);
+    let status = judge(path, fd, locking);
+    // An owner may be rewriting the file (update() during a hand-over) while we look: a stale verdict
+    // on content that has changed since is no verdict. Look again; a few rounds settle it.
+    for (let round = 0; round < 3 && status.status === 'stale' && contentChanged(fd, status); round++) status = judge(path, fd, locking);
+    return status;
   } finally {
     closeQuietly(fd);
   }
+}
+
+function contentChanged(fd: number, status: PidFileStatus & { status: 'stale' }): boolean {
+  const parsed = parsePidFile(readHead(fd));
+  return ('pid' in parsed ? parsed.pid : undefined) !== status.pid;
+}
+
+function judge(path: string, fd: number, locking: Locking): PidFileStatus {
+  const parsed = parsePidFile(readHead(fd));
+  // After the content, so that the time of the last write is never older than the pid we read.
+  const stats = fstatSync(fd);
+  const named = 'pid' in parsed ? parsed.pid : undefined;
+  const lock: LockView = locking === 'flock' ? viewLock(fd, stats, named) : { locked: undefined, byNamed: false, taker: undefined };
+  const { locked } = lock;
+  if (named === undefined) {
+    // A locked file with unreadable content is held; its holder is who /proc/locks says took the lock.
+    if (locked === true && lock.taker !== undefined) return { status: 'running', path, pid: lock.taker, locked };
+    return { status: 'stale', path, pid: undefined, reason: 'invalid', detail: `${path}: ${'invalid' in parsed ? parsed.invalid : ''}`, locked };
+  }
+  // Holding the lock through its own open file proves ownership; no clock is consulted.
+  if (lock.byNamed) return { status: 'running', path, pid: named, locked };
+  if (locked === false) {
+    return { status: 'stale', path, pid: named, reason: 'unlocked', detail: `nobody holds the lock on ${path}, so pid ${named} no longer owns it`, locked };
+  }
+  const identity = identify(named, stats.mtimeMs);
+  if (!identity.alive) return { status: 'stale', path, pid: named, reason: identity.reason, detail: identity.detail, locked };
+  return { status: 'running', path, pid: named, locked };
 }
