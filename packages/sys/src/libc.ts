@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type * as Koffi from 'koffi';
+import { XError } from './errors.js';
 
 // The whole FFI surface of @x, declared once. Loaded on first use so that importing @x/sys (and the
 // packages above it) costs nothing until a syscall is actually made.
@@ -53,13 +54,15 @@ export function libc(): Libc {
   return loaded;
 }
 
-// glibc's soname first, then musl's (Alpine), then the macOS system library.
-const candidates =
-  process.platform === 'darwin'
+/** The C libraries tried, in order: glibc's soname, then musl's (Alpine), then a bare libc.so; libSystem on macOS. */
+export function libcCandidates(): string[] {
+  return process.platform === 'darwin'
     ? ['/usr/lib/libSystem.B.dylib']
     : ['libc.so.6', `libc.musl-${process.arch === 'arm64' ? 'aarch64' : 'x86_64'}.so.1`, 'libc.so'];
+}
 
 function loadLibrary(koffi: typeof Koffi): Koffi.LibraryHandle {
+  const candidates = libcCandidates();
   let last: unknown;
   for (const name of candidates) {
     try {
@@ -68,18 +71,29 @@ function loadLibrary(koffi: typeof Koffi): Koffi.LibraryHandle {
       last = error;
     }
   }
-  throw new Error(`Cannot load the C library (tried ${candidates.join(', ')})`, { cause: last });
+  throw new XError(
+    'ERR_X_NO_C_LIBRARY',
+    `cannot load the C library (tried ${candidates.join(', ')}); @x needs glibc, musl or macOS's libSystem — on a minimal image, install the C library (e.g. libc6 or musl)`,
+    { cause: last },
+  );
 }
 
 function bind(): Libc {
   const require = createRequire(import.meta.url);
   const koffi = require('koffi') as typeof Koffi;
   const lib = loadLibrary(koffi);
-  const fn = (definition: string) => lib.func(definition) as (...args: unknown[]) => number;
+  // Each function is looked up on its first call: a symbol this C library lacks (prctl on macOS) then
+  // fails only the call that needs it, never every other one.
+  const fn = (definition: string) => {
+    let bound: ((...args: unknown[]) => number) | undefined;
+    return (...args: unknown[]) => {
+      bound ??= lib.func(definition) as (...args: unknown[]) => number;
+      return bound(...args);
+    };
+  };
 
   const waitpid = fn('int waitpid(int pid, int *status, int options)');
   const waitid = fn('int waitid(int idtype, int id, _Out_ uint8_t *info, int options)');
-  const prctl = fn('int prctl(int option, ...)');
   const flock = fn('int flock(int fd, int operation)');
   const close = fn('int close(int fd)');
   const setsid = fn('int setsid(void)');
@@ -87,7 +101,7 @@ function bind(): Libc {
   const getsid = fn('int getsid(int pid)');
   const getppid = fn('int getppid(void)');
   const execvp = fn('int execvp(const char *file, const char **argv)');
-  const signal = lib.func('void *signal(int signum, void *handler)') as (sig: number, handler: unknown) => unknown;
+  const signal = fn('void *signal(int signum, void *handler)') as unknown as (sig: number, handler: unknown) => unknown;
   const sigprocmask = fn('int sigprocmask(int how, const uint8_t *set, _Out_ uint8_t *oldset)');
   const sysconf = fn('long sysconf(int name)');
   const fcntl = fn('int fcntl(int fd, int cmd, ...)');
@@ -97,6 +111,8 @@ function bind(): Libc {
   const sendto = fn('long sendto(int fd, const uint8_t *data, size_t length, int flags, const uint8_t *address, uint32_t addressLength)');
   const recv = fn('long recv(int fd, _Out_ uint8_t *buffer, size_t length, int flags)');
   const linux = process.platform === 'linux';
+  // Linux-only: never bound elsewhere, whatever the C library offers.
+  const prctl = linux ? fn('int prctl(int option, ...)') : undefined;
   const pipe2 = linux ? fn('int pipe2(int *fds, int flags)') : undefined;
   const syscall = linux ? fn('long syscall(long number, ...)') : undefined;
 
@@ -109,8 +125,8 @@ function bind(): Libc {
     waitpid: (pid, status, options) => waitpid(pid, status, options),
     waitid: (idtype, id, info, options) => waitid(idtype, id, info, options),
     prctlSet: (option, value) =>
-      prctl(option, 'unsigned long', value, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0),
-    prctlGet: (option, out) => prctl(option, 'int *', out),
+      (prctl ?? unsupported)(option, 'unsigned long', value, 'unsigned long', 0, 'unsigned long', 0, 'unsigned long', 0),
+    prctlGet: (option, out) => (prctl ?? unsupported)(option, 'int *', out),
     flock: (fd, operation) => flock(fd, operation),
     pipe: (fds, flags) => (pipe2 ?? unsupported)(fds, flags),
     close: (fd) => close(fd),

@@ -15,3 +15,4 @@ export { scratchDir } from './scratch.js';
 export { Fixture, startFixture, started, type Exit, type FixtureOptions } from './fixtures.js';
 export { markProcesses } from './guard.js';
 export { isRoot, pidNamespaces, requirement, spawnInPidNamespace, type Requirement } from './namespace.js';
+export { mountNamespaces, startSimulated, type Simulation } from './simulate.js';
