@@ -19,6 +19,8 @@ export interface LockView {
  * process that has exited, so its silence proves nothing on its own.
  */
 export function viewLock(fd: number, stats: Stats, named: number | undefined): LockView {
+  // Without /proc nobody's locks can be seen; the pid and its start time decide alone.
+  if (process.platform !== 'linux') return { locked: undefined, byNamed: false, taker: undefined };
   const byNamed = named === undefined ? undefined : holdsFlock(named, stats);
   if (byNamed === true) return { locked: true, byNamed: true, taker: undefined };
   const listed = listedFlocks(fd, stats);

@@ -1,7 +1,8 @@
+import { constants } from 'node:os';
 import { SystemError } from './errors.js';
 import { libc } from './libc.js';
 
-const EINTR = 4;
+const { EINTR } = constants.errno;
 
 /**
  * Runs a libc call that returns -1 on failure and throws the Node-shaped SystemError for its errno.

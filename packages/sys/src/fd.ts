@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { check } from './call.js';
 import { SystemError } from './errors.js';
 import { libc } from './libc.js';
@@ -5,7 +6,7 @@ import { requireLinux, requirePosix } from './platform.js';
 
 const O_CLOEXEC = 0o2000000;
 const O_NONBLOCK = 0o4000;
-const EINTR = 4;
+const { EINTR } = constants.errno;
 
 export interface PipeOptions {
   /** Close both ends on exec (default true, so children never inherit them by accident). */

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { SystemError } from './errors.js';
 import { libc } from './libc.js';
 import { requirePosix } from './platform.js';
@@ -8,8 +9,8 @@ const LOCK_SH = 1;
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 const LOCK_UN = 8;
-const EINTR = 4;
-const EWOULDBLOCK = process.platform === 'darwin' ? 35 : 11;
+// Node's errno table is the running platform's own (EWOULDBLOCK is 11 on Linux, 35 on macOS).
+const { EINTR, EWOULDBLOCK } = constants.errno;
 
 const operations: Record<FlockMode, number> = { exclusive: LOCK_EX, shared: LOCK_SH, unlock: LOCK_UN };
 

@@ -1,3 +1,4 @@
+import { constants } from 'node:os';
 import { check } from './call.js';
 import { SystemError } from './errors.js';
 import { libc } from './libc.js';
@@ -9,7 +10,7 @@ const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const MSG_DONTWAIT = 0x40;
 const MSG_NOSIGNAL = 0x4000;
-const EAGAIN = 11;
+const { EAGAIN } = constants.errno;
 /** sun_path holds 108 bytes on Linux. */
 const PATH_MAX = 108;
 
