@@ -1,3 +1,5 @@
+import { XError } from '@x/sys';
+
 /** Codes of every error @x/pidfile throws. */
 export type PidFileErrorCode =
   | 'ERR_PIDFILE_LOCKED'
@@ -9,24 +11,19 @@ export type PidFileErrorCode =
   | 'ERR_PIDFILE_RELEASED'
   | 'ERR_PIDFILE_NOT_RUNNING'
   | 'ERR_PIDFILE_UNSAFE_PID'
-  | 'ERR_PIDFILE_TIMEOUT'
   | 'ERR_PIDFILE_BAD_NAME';
 
 /** Every error of @x/pidfile: a stable `code`, the `path` concerned, and the system error as `cause`. */
-export class PidFileError extends Error {
-  override name = 'PidFileError';
-  readonly code: PidFileErrorCode;
+export class PidFileError extends XError<PidFileErrorCode> {
   readonly path: string;
   constructor(code: PidFileErrorCode, path: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
+    super(code, message, options);
     this.path = path;
   }
 }
 
 /** The PID file is locked by a live process: `pid` (undefined when its content is unreadable). */
 export class PidFileLockedError extends PidFileError {
-  override name = 'PidFileLockedError';
   readonly pid: number | undefined;
   constructor(path: string, pid: number | undefined) {
     super(

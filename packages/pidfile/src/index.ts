@@ -1,4 +1,5 @@
-export { acquire, adopt, type AcquireOptions, type AdoptOptions, type Locking, type PidFile } from './acquire.js';
+export { acquire, type AcquireOptions, type Locking, type PidFile } from './acquire.js';
+export { adopt, type AdoptOptions } from './adopt.js';
 export { read, type PidFileStatus, type ReadOptions, type StaleReason } from './read.js';
 export { signal, waitForExit, PidFileNotRunningError, type SignalOptions, type SignalResult, type WaitOptions } from './signal.js';
 export { defaultPath } from './location.js';

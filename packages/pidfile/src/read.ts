@@ -4,7 +4,7 @@ import { PidFileError } from './errors.js';
 import { closeQuietly, openForReading, readHead } from './file.js';
 import { viewLock, type LockView } from './locks.js';
 import { identify } from './owner.js';
-import type { Locking } from './acquire.js';
+import type { Locking } from './held.js';
 
 export type StaleReason = 'unlocked' | 'gone' | 'zombie' | 'reused' | 'invalid';
 

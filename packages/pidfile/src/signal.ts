@@ -19,7 +19,6 @@ export interface SignalResult {
 
 /** The PID file names no running owner; `status` says what it found instead. */
 export class PidFileNotRunningError extends PidFileError {
-  override name = 'PidFileNotRunningError';
   readonly status: PidFileStatus;
   constructor(status: PidFileStatus) {
     super(

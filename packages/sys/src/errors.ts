@@ -5,7 +5,6 @@ import { constants } from 'node:os';
  * as in Node: `-os.constants.errno.ESRCH`), `syscall`, and the message `"<syscall> <CODE>"`.
  */
 export class SystemError extends Error {
-  override name = 'SystemError';
   readonly code: string;
   readonly errno: number;
   readonly syscall: string;
@@ -31,18 +30,29 @@ for (const [name, number] of Object.entries(constants.errno)) {
 // An errno Node has no name for still gets a stable, searchable code.
 const errnoName = (positive: number) => errnoNames.get(positive) ?? `E${positive}`;
 
-/** Base class of every library error of @x: a stable `code` and, where there is one, a `cause`. */
-export class XError extends Error {
-  readonly code: string;
-  constructor(code: string, message: string, options?: ErrorOptions) {
+// Names live on the prototype, as Node's own errors have them: not an own, enumerable property, so
+// util.inspect and toEqual show only the fields that matter.
+Object.defineProperty(SystemError.prototype, 'name', { value: 'SystemError', writable: true, configurable: true });
+
+/**
+ * Base of every library error of @x: a stable `ERR_*` code and, where there is one, a `cause`. Every
+ * package's error class extends it, except @x/parentdeath's, which has no dependencies by design.
+ */
+export class XError<Code extends `ERR_${string}` = `ERR_${string}`> extends Error {
+  readonly code: Code;
+  constructor(code: Code, message: string, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
-    this.name = new.target.name;
+  }
+
+  /** The class's own name (PidFileError, DaemonError ...), from the prototype chain. */
+  override get name(): string {
+    return this.constructor.name;
   }
 }
 
 /** Thrown when a Linux-only feature is called on another platform. */
-export class UnsupportedPlatformError extends XError {
+export class UnsupportedPlatformError extends XError<'ERR_X_UNSUPPORTED_PLATFORM'> {
   readonly feature: string;
   constructor(feature: string, platforms = 'Linux') {
     super(
