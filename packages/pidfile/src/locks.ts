@@ -1,5 +1,5 @@
 import type { Stats } from 'node:fs';
-import { holdsFlock, listedFlocks, readProcStat } from '@x/sys';
+import { holdsFlock, listedFlocks, processState } from '@x/sys';
 
 /** What can be learnt about the flock on an open PID file without touching the lock. */
 export interface LockView {
@@ -24,10 +24,10 @@ export function viewLock(fd: number, stats: Stats, named: number | undefined): L
   const byNamed = named === undefined ? undefined : holdsFlock(named, stats);
   if (byNamed === true) return { locked: true, byNamed: true, taker: undefined };
   const listed = listedFlocks(fd, stats);
-  const taker = listed?.find((entry) => entry.pid > 0 && readProcStat(entry.pid) !== undefined)?.pid;
+  const taker = listed?.find((entry) => entry.pid > 0 && processState(entry.pid) !== 'gone')?.pid;
   if (listed !== undefined && listed.length > 0) return { locked: true, byNamed: false, taker };
   // Unlocked, as far as anyone can see: the named process holds nothing (or does not exist, or the file
   // names nobody), and /proc/locks lists no lock. Only a process we cannot read leaves it open.
-  const unreadable = byNamed === undefined && named !== undefined && readProcStat(named) !== undefined;
+  const unreadable = byNamed === undefined && named !== undefined && processState(named) !== 'gone';
   return { locked: listed === undefined || unreadable ? undefined : false, byNamed: false, taker: undefined };
 }

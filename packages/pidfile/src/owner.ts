@@ -1,4 +1,4 @@
-import { readProcStat, startTimeOf } from '@x/sys';
+import { processState, readProcStat, startTimeOf } from '@x/sys';
 
 /**
  * Slack when comparing a process's start time with the file's mtime: start times are precise to one
@@ -16,18 +16,13 @@ export type Identity =
  * real owner). Without /proc only existence can be checked.
  */
 export function identify(pid: number, mtimeMs: number): Identity {
-  if (process.platform !== 'linux') {
-    try {
-      process.kill(pid, 0);
-      return { alive: true };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EPERM') return { alive: true };
-      return { alive: false, reason: 'gone', detail: `no process has pid ${pid}` };
-    }
-  }
+  const state = processState(pid);
+  if (state === 'gone') return { alive: false, reason: 'gone', detail: `no process has pid ${pid}` };
+  if (state === 'zombie') return { alive: false, reason: 'zombie', detail: `pid ${pid} has exited (a zombie not yet reaped)` };
+  // Without /proc there is no start time to compare: existence is all that can be known.
+  if (process.platform !== 'linux') return { alive: true };
   const stat = readProcStat(pid);
   if (stat === undefined) return { alive: false, reason: 'gone', detail: `no process has pid ${pid}` };
-  if (stat.state === 'Z' || stat.state === 'X') return { alive: false, reason: 'zombie', detail: `pid ${pid} has exited (a zombie not yet reaped)` };
   const started = startTimeOf(stat);
   if (started > mtimeMs + START_TIME_SLACK_MS) {
     return {

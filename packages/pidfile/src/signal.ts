@@ -1,4 +1,4 @@
-import { close, pidfdOpen, pidfdSendSignal, readProcStat, signalName, signalNumber, type SignalLike } from '@x/sys';
+import { close, pidfdOpen, pidfdSendSignal, processState, signalName, signalNumber, type SignalLike } from '@x/sys';
 import { PidFileError } from './errors.js';
 import { poll } from './poll.js';
 import { read, type PidFileStatus, type ReadOptions } from './read.js';
@@ -85,18 +85,7 @@ export async function signal(path: string, sig: SignalLike = 'SIGTERM', options:
 }
 
 /** Gone, or a zombie waiting for its parent: either way it no longer runs. */
-function isGone(pid: number): boolean {
-  if (process.platform === 'linux') {
-    const stat = readProcStat(pid);
-    return stat === undefined || stat.state === 'Z';
-  }
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
+const isGone = (pid: number): boolean => ['gone', 'zombie'].includes(processState(pid));
 
 function pidfdGone(pidfd: number, pid: number): boolean {
   try {
@@ -105,7 +94,7 @@ function pidfdGone(pidfd: number, pid: number): boolean {
     return true;
   }
   // Still there through the pidfd: the pid is ours, so /proc tells whether it is only a zombie.
-  return readProcStat(pid)?.state === 'Z';
+  return processState(pid) === 'zombie';
 }
 
 export interface WaitOptions extends ReadOptions {

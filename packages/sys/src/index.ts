@@ -17,10 +17,12 @@ export {
   parseChildrenList,
   parseProcStat,
   parseUptime,
+  processState,
   readProcFile,
   readProcStat,
   startDateOf,
   startTimeOf,
+  type ProcessState,
   type ProcStat,
 } from './proc.js';
 export { ownCgroup, parseCgroupV2Path, parseMountInfo, type CgroupLocation, type MountEntry } from './cgroup.js';

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { capabilities, childrenOf, descendantsOf, ownCgroup, readProcStat, startDateOf, startTimeOf, type Capability } from '@x/sys';
-import { descendantsOf as scannedDescendants, groupOf, isRoot, parentOf, scratchDir, startFixture, waitFor } from '@x/test-utils';
+import { capabilities, childrenOf, descendantsOf, ownCgroup, processState, readProcStat, startDateOf, startTimeOf, type Capability } from '@x/sys';
+import { descendantsOf as scannedDescendants, groupOf, isRoot, parentOf, scratchDir, startFixture, stateOf, waitFor } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
 
 const scratch = scratchDir('x-proc');
@@ -68,5 +68,29 @@ describe('capabilities', () => {
     expect(found.childrenLists.supported).toBe(existsSync(`/proc/self/task/${process.pid}/children`));
     expect(found.pidNamespaces.supported).toBe(true);
     expect(found.cgroupKill.supported).toBe(ownCgroup() !== undefined);
+  });
+});
+
+describe('processState', () => {
+  it('tells running, stopped, zombie and gone apart, as /proc/PID/stat says', async () => {
+    // The short sleep ends after the shell has exec'd into `sleep 60`, which never reaps it.
+    const parent = startFixture('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 60']);
+    try {
+      const child = Number(await parent.nextLine());
+      expect(processState(parent.pid)).toBe('running');
+      await waitFor(() => stateOf(child) === 'Z', { message: `pid ${child} to become a zombie` });
+      expect(processState(child)).toBe('zombie');
+      parent.child.kill('SIGSTOP');
+      await waitFor(() => stateOf(parent.pid) === 'T', { message: 'the shell to stop' });
+      expect(processState(parent.pid)).toBe('stopped');
+    } finally {
+      parent.child.kill('SIGKILL');
+    }
+    await parent.exit();
+    expect(processState(parent.pid)).toBe('gone');
+  });
+
+  it.each([0, -1, 1.5, Number.NaN])('refuses pid %d, which kill() would take for a group', (pid) => {
+    expect(() => processState(pid)).toThrow(RangeError);
   });
 });
