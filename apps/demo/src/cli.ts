@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { status, stop } from './commands.js';
 import { runSupervisor } from './supervisor.js';
@@ -25,7 +26,10 @@ async function main(command = 'tour'): Promise<number> {
     case 'stop':
       return stop();
     case 'doctor': {
-      const xSys = new URL('dist/x-sys.js', import.meta.resolve('@x/lifecycle/package.json'));
+      // The x-sys command as @x/lifecycle's manifest names it.
+      const manifest = import.meta.resolve('@x/lifecycle/package.json');
+      const { bin } = JSON.parse(readFileSync(new URL(manifest), 'utf8')) as { bin: Record<string, string> };
+      const xSys = new URL(bin['x-sys'] ?? 'missing', manifest);
       return spawnSync(process.execPath, [fileURLToPath(xSys), 'doctor'], { stdio: 'inherit' }).status ?? 1;
     }
     default:

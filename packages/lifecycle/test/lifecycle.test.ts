@@ -1,6 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import * as lifecycle from '@x/lifecycle';
 import * as daemon from '@x/daemon';
 import * as parentdeath from '@x/parentdeath';
@@ -8,9 +6,8 @@ import * as pidfile from '@x/pidfile';
 import * as procgroup from '@x/procgroup';
 import * as reaper from '@x/reaper';
 import * as sys from '@x/sys';
+import { binPath } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
-
-const root = join(createRequire(import.meta.url).resolve('@x/lifecycle/package.json'), '..');
 
 describe('@x/lifecycle', () => {
   it('re-exports every package as a namespace, the very same functions', () => {
@@ -34,7 +31,7 @@ describe('@x/lifecycle', () => {
   });
 
   it.each(['x-sys', 'x-pidfile', 'x-reaper', 'x-daemon'])('ships the %s CLI', (bin) => {
-    const result = spawnSync(process.execPath, [join(root, 'dist', `${bin}.js`), '--help'], { encoding: 'utf8' });
+    const result = spawnSync(process.execPath, [binPath(import.meta.url, '@x/lifecycle', bin), '--help'], { encoding: 'utf8' });
     expect(result.status).toBe(0);
     expect(result.stdout).toContain(bin === 'x-sys' ? 'x-sys doctor' : bin);
   });

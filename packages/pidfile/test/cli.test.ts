@@ -1,14 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { isAlive, scratchDir } from '@x/test-utils';
+import { binPath, isAlive, scratchDir } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
 import { holder } from './helpers.js';
 
 const dir = scratchDir('x-pidfile');
 // The bin as a user gets it: resolved through the package's own manifest.
-const cli = join(createRequire(import.meta.url).resolve('@x/pidfile/package.json'), '..', 'dist', 'cli.js');
+const cli = binPath(import.meta.url, '@x/pidfile', 'x-pidfile');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
 
 describe('x-pidfile', () => {

@@ -1,10 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { acquire, read } from '@x/pidfile';
-import { flockFree, isAlive, isRoot, pidNamespaces, requirement, startFixture, waitFor } from '@x/test-utils';
+import { binPath, flockFree, isAlive, isRoot, pidNamespaces, requirement, startFixture, waitFor } from '@x/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixture, holder, pidPaths } from './helpers.js';
 
@@ -12,8 +11,7 @@ import { fixture, holder, pidPaths } from './helpers.js';
 // files locked in place by unprivileged users. Each test here failed before the behaviour was fixed.
 
 const { dir, fresh } = pidPaths('field');
-const manifest = createRequire(import.meta.url).resolve('@x/pidfile/package.json');
-const cli = join(dirname(manifest), (createRequire(import.meta.url)(manifest) as { bin: Record<string, string> }).bin['x-pidfile'] ?? '');
+const cli = binPath(import.meta.url, '@x/pidfile', 'x-pidfile');
 
 /** Runs a shell script as PID 1 of a fresh PID namespace and returns its output lines by first word. */
 function inPidNamespace(script: string, env: Record<string, string>): Map<string, string> {

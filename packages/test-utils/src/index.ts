@@ -16,3 +16,4 @@ export { Fixture, startFixture, started, type Exit, type FixtureOptions } from '
 export { markProcesses } from './guard.js';
 export { isRoot, pidNamespaces, requirement, spawnInPidNamespace, type Requirement } from './namespace.js';
 export { mountNamespaces, startSimulated, type Simulation } from './simulate.js';
+export { binPath } from './bin.js';

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Contender, Scenario } from '../harness.js';
@@ -7,7 +8,9 @@ import { runFixture } from '../fixtures.js';
 import { idleUsage, type Usage } from '../usage.js';
 
 const ORPHANS = 5000;
-const xReaper = join(createRequire(import.meta.url).resolve('@x/reaper/package.json'), '..', 'dist', 'cli.js');
+// The x-reaper command as @x/reaper's manifest names it.
+const reaperManifest = createRequire(import.meta.url).resolve('@x/reaper/package.json');
+const xReaper = join(reaperManifest, '..', (JSON.parse(readFileSync(reaperManifest, 'utf8')) as { bin: Record<string, string> }).bin['x-reaper'] ?? 'missing');
 // Every orphan is a `sleep` whose shell exited at once; at the end the script counts the zombies left
 // in the namespace (its own /proc).
 const STORM = `i=0; while [ $i -lt ${ORPHANS} ]; do sh -c 'sleep 0.001 &'; i=$((i + 1)); done; sleep 0.3; echo $(grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null | wc -l)`;

@@ -1,4 +1,0 @@
-#!/usr/bin/env node
-import { runCli } from './bin.js';
-
-await runCli('@x/daemon');
