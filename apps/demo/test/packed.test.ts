@@ -1,24 +1,17 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { scratchDir } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
+import { packTarballs, published } from './tarballs.js';
 
-const packages = join(createRequire(import.meta.url).resolve('@x/lifecycle/package.json'), '..', '..');
-const published = ['sys', 'parentdeath', 'pidfile', 'procgroup', 'reaper', 'daemon', 'lifecycle'];
 const work = scratchDir('x-packed');
 
 const node = (cwd: string, code: string) => spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd, encoding: 'utf8' });
 
 describe('the packages as published', () => {
   it('install from their packed tarballs into a fresh project and work as a user imports them', () => {
-    const tarballs = join(work, 'tarballs');
-    for (const name of published) {
-      const packed = spawnSync('pnpm', ['pack', '--pack-destination', tarballs], { cwd: join(packages, name), encoding: 'utf8' });
-      expect(packed.status, packed.stderr).toBe(0);
-    }
-    const files = readdirSync(tarballs).map((file) => join(tarballs, file));
+    const files = packTarballs(join(work, 'tarballs'));
     expect(files).toHaveLength(published.length);
     const app = join(work, 'app');
     spawnSync('mkdir', ['-p', app]);

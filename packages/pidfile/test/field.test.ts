@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { acquire, read } from '@x/pidfile';
@@ -52,8 +52,13 @@ describe.runIf(pidNamespaces.ok)('inside a PID namespace (a container)', () => {
 
 /** Mounts `source` at a new directory below the scratch dir; unmounted after the file. */
 const mounts: string[] = [];
+// The overlay's upper layer must be on a disk file system, never on the one under test (which may be an
+// overlay itself, and overlayfs refuses an overlay as upper layer): beside, not below, the scratch dir.
+const layers = mkdtempSync('/var/tmp/x-pidfile-layers-');
 afterAll(() => {
-  for (const mount of mounts.reverse()) spawnSync('umount', [mount]);
+  // Lazily: a process of a failed test may still hold a file there; the mount goes when it does.
+  for (const mount of mounts.reverse()) spawnSync('umount', ['-l', mount]);
+  rmSync(layers, { recursive: true, force: true });
 });
 function mount(name: string, args: string[]): string {
   const target = join(dir, name);
@@ -91,8 +96,8 @@ const fileSystems: [string, () => string][] = [
     'overlayfs with its lower layer on another file system',
     once(() => {
       const lower = mount('lower', ['-t', 'tmpfs', 'tmpfs']);
-      for (const part of ['upper', 'work']) mkdirSync(join(dir, part));
-      return mount('merged', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`]);
+      for (const part of ['upper', 'work']) mkdirSync(join(layers, part));
+      return mount('merged', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lower},upperdir=${join(layers, 'upper')},workdir=${join(layers, 'work')}`]);
     }),
   ],
 ];

@@ -10,11 +10,26 @@ export interface Requirement {
  * Linux, CI=true) an unmet requirement is an error instead, because nothing may skip there.
  */
 export function requirement(what: string, check: () => string | undefined): Requirement {
-  const missing = process.platform === 'linux' ? check() : `${what} needs Linux`;
-  if (missing !== undefined && process.env.CI === 'true') {
-    throw new Error(`CI must be able to run tests that need ${what}, but: ${missing}`);
-  }
-  return { ok: missing === undefined, reason: missing === undefined ? what : `skipped: ${missing}` };
+  // Probed on first use, not at import: importing @x/test-utils must not spawn unshare and friends.
+  let missing: { value: string | undefined } | undefined;
+  const probe = (): string | undefined => {
+    if (missing === undefined) {
+      missing = { value: process.platform === 'linux' ? check() : `${what} needs Linux` };
+      if (missing.value !== undefined && process.env.CI === 'true') {
+        throw new Error(`CI must be able to run tests that need ${what}, but: ${missing.value}`);
+      }
+    }
+    return missing.value;
+  };
+  return {
+    get ok() {
+      return probe() === undefined;
+    },
+    get reason() {
+      const value = probe();
+      return value === undefined ? what : `skipped: ${value}`;
+    },
+  };
 }
 
 export const isRoot = requirement('root', () =>

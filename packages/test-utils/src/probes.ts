@@ -84,5 +84,12 @@ export function membersOfGroup(pgid: number): number[] {
   return members;
 }
 
-/** Whether flock(1) could take the lock on `path` right now (the kernel's view of who holds it). */
-export const flockFree = (path: string): boolean => spawnSync('flock', ['-n', path, 'true']).status === 0;
+/**
+ * Whether flock(1) could take the lock on `file` right now (the kernel's view of who holds it). `file` is
+ * a path, or a descriptor this process holds open — which still reaches a file that was unlinked since;
+ * the probe then unlocks again, so the descriptor holds no lock after it.
+ */
+export function flockFree(file: string | number): boolean {
+  if (typeof file === 'string') return spawnSync('flock', ['-n', file, 'true']).status === 0;
+  return spawnSync('sh', ['-c', 'flock -n 3 && flock -u 3'], { stdio: ['ignore', 'ignore', 'ignore', file] }).status === 0;
+}

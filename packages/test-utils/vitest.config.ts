@@ -1,0 +1,3 @@
+import { processTestConfig } from '../../vitest.shared.ts';
+
+export default processTestConfig(import.meta.dirname);
