@@ -1,8 +1,16 @@
-export type DaemonErrorCode = 'ERR_DAEMON_RUNNING' | 'ERR_DAEMON_LOG' | 'ERR_DAEMON_FAILED' | 'ERR_DAEMON_BAD_OPTION' | 'ERR_DAEMON_STAGE';
+export type DaemonErrorCode =
+  | 'ERR_DAEMON_RUNNING'
+  | 'ERR_DAEMON_LOG'
+  | 'ERR_DAEMON_FAILED'
+  | 'ERR_DAEMON_BAD_OPTION'
+  | 'ERR_DAEMON_STAGE'
+  | 'ERR_DAEMON_EXEC';
 
-/** Every error of @x/daemon: a stable `code`, and the underlying error as `cause` where there is one. */
+/**
+ * Every error of @x/daemon: a stable `code`, and the underlying error as `cause` where there is one.
+ * Standalone rather than an @x/sys XError: a daemon's start must not load @x/sys (most of its import cost).
+ */
 export class DaemonError extends Error {
-  override name = 'DaemonError';
   readonly code: DaemonErrorCode;
   /** With ERR_DAEMON_RUNNING: the pid of the instance that is running. */
   readonly pid: number | undefined;
@@ -12,3 +20,5 @@ export class DaemonError extends Error {
     this.pid = options?.pid;
   }
 }
+// Not enumerable, as Node's own errors: the name stays out of util.inspect's own-property list.
+Object.defineProperty(DaemonError.prototype, 'name', { value: 'DaemonError', configurable: true });

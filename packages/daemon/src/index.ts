@@ -1,4 +1,5 @@
-export { daemonize, type Daemon, type DaemonizeOptions } from './daemonize.js';
+export { daemonize, type Daemon } from './daemonize.js';
+export type { DaemonizeOptions } from './options.js';
 export { stage, type Stage } from './stage.js';
 export { notify } from './notify.js';
 export { DaemonError, type DaemonErrorCode } from './errors.js';

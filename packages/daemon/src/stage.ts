@@ -1,13 +1,20 @@
-import { getsid, readProcStat } from '@x/sys';
+import { statOf } from './proc.js';
+import { loadSys } from './sys.js';
+
+// Without /proc the session comes from getsid(), through @x/sys (loaded here, before any check).
+const sys = process.platform === 'linux' ? undefined : await loadSys();
 
 export const MARKER = 'X_DAEMON_STAGE';
+/** Set by the sh session leader to its own pid: the session the daemon the marker is for runs in. */
+export const MARKER_SID = 'X_DAEMON_STAGE_SID';
 
+/** 'child' is kept for compatibility: the session leader is /bin/sh now, so no Node process is in that stage. */
 export type Stage = 'parent' | 'child' | 'daemon';
 
-/** What one stage tells the next, in the marker variable. */
+/** What the original process tells the daemon, in the marker variable. */
 export interface Marker {
-  readonly stage: 'child' | 'daemon';
-  /** The process that started this stage. */
+  readonly stage: 'daemon';
+  /** The original process. */
   readonly from: number;
   /** Where the inherited descriptors are. */
   readonly fds: {
@@ -18,31 +25,21 @@ export interface Marker {
     readonly files: readonly number[];
   };
   readonly pidFile?: string;
+  /** The daemon's working directory (changed in the daemon, so that Node resolves its own arguments first). */
+  readonly cwd: string;
   /** The user's own value of the marker variable, put back once the marker is read. */
   readonly original?: string;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
- * The marker, if it is really meant for this process. A copy of the variable that leaked into some other
- * program's environment fails these checks: the child stage leads its own session and was started by
- * `from` (or `from` has gone); the daemon lives in the session that the child stage led, without
- * leading it.
+ * The marker, if it is really meant for this process: it runs in the session the sh stage created
+ * (and named), without leading it. A copy of the variables that leaked into a program elsewhere fails
+ * the check; the daemon removes them from its environment before its own children can inherit them.
  */
-function authentic(marker: Marker): boolean {
+function authentic(stamped: string | undefined): boolean {
   if (process.platform !== 'linux' && process.platform !== 'darwin') return false;
-  // /proc first: it spares every stage loading the FFI just to ask for its session.
-  const sid = (process.platform === 'linux' ? readProcStat(process.pid)?.sid : undefined) ?? getsid();
-  if (marker.stage === 'child') return sid === process.pid && (process.ppid === marker.from || !alive(marker.from));
-  return sid === marker.from && sid !== process.pid;
+  const sid = sys === undefined ? statOf('self')?.sid : sys.getsid();
+  return stamped === String(sid) && sid !== process.pid;
 }
 
 let current: { stage: Stage; marker: Marker | undefined } | undefined;
@@ -51,16 +48,18 @@ let current: { stage: Stage; marker: Marker | undefined } | undefined;
 export function consumeMarker(): { stage: Stage; marker: Marker | undefined } {
   if (current !== undefined) return current;
   const raw = process.env[MARKER];
+  const stamped = process.env[MARKER_SID];
   let marker: Marker | undefined;
-  if (raw !== undefined) {
+  if (raw !== undefined && stamped !== undefined) {
     try {
-      const parsed = JSON.parse(raw) as Marker;
-      if (['child', 'daemon'].includes(parsed.stage) && Number.isInteger(parsed.from) && authentic(parsed)) marker = parsed;
+      const parsed = JSON.parse(raw) as Partial<Record<keyof Marker, unknown>>;
+      if (parsed.stage === 'daemon' && Number.isInteger(parsed.from) && typeof parsed.cwd === 'string' && authentic(stamped)) marker = parsed as unknown as Marker;
     } catch {
       // Not ours: a user's own value of the variable.
     }
   }
   if (marker !== undefined) {
+    Reflect.deleteProperty(process.env, MARKER_SID);
     if (marker.original === undefined) Reflect.deleteProperty(process.env, MARKER);
     else process.env[MARKER] = marker.original;
   }
@@ -75,7 +74,7 @@ export function becomeDaemon(): void {
 
 /**
  * Which of daemonize()'s stages this process is: 'parent' (the original process, or any process that
- * has not daemonized), 'child' (the short-lived session leader), or 'daemon'.
+ * has not daemonized) or 'daemon'. ('child', the session leader, is a /bin/sh process now.)
  */
 export function stage(): Stage {
   return consumeMarker().stage;

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { flockFree, isAlive, scratchDir, waitFor } from '@x/test-utils';
+import { flockFree, isAlive, scratchDir, startFixture, waitFor } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
 import { fixture, pidIn, proc, run, stopDaemon } from './helpers.js';
 
@@ -25,6 +25,7 @@ describe('daemonize', () => {
     expect(facts.ttyNr).toBe(0);
     expect(facts.cwd).toBe('/');
     expect(facts.umask).toBe('0022');
+    expect(facts.ignoresIntOrQuit).toBe(false);
     expect([facts.fd(0), facts.fd(1), facts.fd(2)]).toEqual(['/dev/null', '/dev/null', '/dev/null']);
     // The readiness pipe is closed once ready.
     expect(facts.fd(3) ?? 'closed').not.toMatch(/^pipe:/);
@@ -53,7 +54,7 @@ describe('daemonize', () => {
   it('captures its own output into readable streams', async () => {
     const report = fresh('report');
     const pidFile = fresh('pid');
-    expect((await run(daemonArgs({ capture: true, report, pidFile }, 'capture'))).code).toBe(0);
+    expect(await run(daemonArgs({ capture: true, report, pidFile }, 'capture'))).toMatchObject({ code: 0 });
     expect(JSON.parse(readFileSync(report, 'utf8'))).toMatchObject({ captured: 'hello from the daemon\n' });
     await stopDaemon(pidIn(pidFile));
   });
@@ -156,13 +157,106 @@ describe('readiness', () => {
 
 describe('bad input', () => {
   it.each([
-    ['a log file in a missing directory', { stdout: '/nonexistent/dir/out.log' }, 'ERR_DAEMON_LOG'],
-    ['a PID file that is a directory', { pidFile: '/tmp' }, 'ERR_PIDFILE_NOT_A_FILE'],
-    ['a zero timeout', { timeout: 0 }, 'ERR_DAEMON_BAD_OPTION'],
-    ['an impossible umask', { umask: 0o1777 }, 'ERR_DAEMON_BAD_OPTION'],
-  ])('rejects %s in the caller, before anything forks', async (_, options, code) => {
+    ['a log file in a missing directory', { stdout: '/nonexistent/dir/out.log' }, 'daemon failed to start: cannot open the log file /nonexistent/dir/out.log: its directory does not exist\n'],
+    ['a PID file that is a directory', { pidFile: '/tmp' }, 'daemon failed to start: /tmp is a directory; pass the path of a file inside it\n'],
+  ])('reports %s in one line from the caller, before anything forks', async (_, options, line) => {
+    const caller = await run(daemonArgs(options));
+    expect(caller).toMatchObject({ code: 1, stderr: line });
+  });
+
+  it.each([
+    ['a zero timeout', { timeout: 0 }],
+    ['an impossible umask', { umask: 0o1777 }],
+  ])('throws ERR_DAEMON_BAD_OPTION for %s: a programming error', async (_, options) => {
     const caller = await run(daemonArgs(options));
     expect(caller.code).toBe(1);
-    expect(caller.stderr).toContain(code);
+    expect(caller.stderr).toContain('ERR_DAEMON_BAD_OPTION');
+  });
+});
+
+describe('failures end everything the daemon started', () => {
+  it.each([
+    ['calls fail()', 'spawn-fail', {}, 'workers would not come up'],
+    ['is not ready in time', 'spawn-slow', { timeout: 1500 }, 'not ready after 1500 ms'],
+  ])('the daemon %s: it and its children (in its group and detached) are gone before the caller exits 1', async (_, mode, options, reason) => {
+    const pidFile = fresh('pid');
+    const report = fresh('report');
+    const caller = await run(daemonArgs({ pidFile, report, ...options }, mode));
+    expect(caller.code).toBe(1);
+    expect(caller.stderr).toContain(reason);
+    const { pid, children } = JSON.parse(readFileSync(report, 'utf8')) as { pid: number; children: number[] };
+    expect(children).toHaveLength(2);
+    expect([pid, ...children].filter(isAlive)).toEqual([]);
+    expect(existsSync(pidFile)).toBe(false);
+  });
+
+  it('with capture, fail() ends the daemon at once', async () => {
+    const report = fresh('report');
+    const caller = await run(daemonArgs({ capture: true, report }, 'capture-fail'));
+    expect(caller.code).toBe(1);
+    expect(caller.stderr).toContain('did not like what it read');
+    const { pid } = JSON.parse(readFileSync(report, 'utf8')) as { pid: number };
+    expect(isAlive(pid)).toBe(false);
+  });
+
+  it('with capture, process.exit() in a daemon that read its stdout exits', async () => {
+    const report = fresh('report');
+    expect(await run(daemonArgs({ capture: true, report }, 'capture-exit'))).toMatchObject({ code: 0 });
+    const { pid, captured } = JSON.parse(readFileSync(report, 'utf8')) as { pid: number; captured: string };
+    expect(captured).toBe('hello from the daemon\n');
+    await waitFor(() => !isAlive(pid), { timeout: 10_000, message: 'the daemon to exit' });
+  });
+});
+
+describe('errors in the caller', () => {
+  it('Node gone (replaced by an upgrade): the caller gets a DaemonError, not an unhandled error event', async () => {
+    const node = fresh('node');
+    copyFileSync(process.execPath, node);
+    chmodSync(node, 0o755);
+    for (const [options, expected] of [
+      [{ exitOnError: false }, 'rejected DaemonError ERR_DAEMON_EXEC'],
+      [{}, undefined],
+    ] as const) {
+      copyFileSync(process.execPath, node);
+      const caller = startFixture(node, [fixture('node-gone.mjs'), JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'pipe'] });
+      expect(await caller.nextLine()).toBe('ready');
+      unlinkSync(node);
+      caller.child.stdin?.end('go\n');
+      const exit = await caller.exit();
+      if (expected === undefined) {
+        expect(exit.code).toBe(1);
+        expect(caller.stderr).toMatch(/^daemon failed to start: cannot start Node again: \S+ is gone or not executable[^\n]*\n$/);
+      } else {
+        expect(exit.code).toBe(0);
+        expect(await caller.nextLine()).toBe(expected);
+      }
+    }
+  });
+
+  it('a caller that catches ERR_DAEMON_RUNNING keeps no log file open', async () => {
+    const pidFile = fresh('pid');
+    const log = fresh('log');
+    expect(await run(daemonArgs({ pidFile }))).toMatchObject({ code: 0 });
+    try {
+      const caller = await run([fixture('catch-running.mjs'), pidFile, log]);
+      const { code, open } = JSON.parse(caller.stdout) as { code: string; open: string[] };
+      expect(code).toBe('ERR_DAEMON_RUNNING');
+      expect(open).not.toContain(log);
+      expect(open).not.toContain(pidFile);
+    } finally {
+      await stopDaemon(pidIn(pidFile));
+    }
+  });
+
+  it('"already running" is one line on stderr, as the README shows', async () => {
+    const pidFile = fresh('pid');
+    expect(await run(daemonArgs({ pidFile }))).toMatchObject({ code: 0 });
+    const pid = pidIn(pidFile);
+    try {
+      const second = await run(daemonArgs({ pidFile }));
+      expect(second).toMatchObject({ code: 1, stderr: `daemon failed to start: already running (pid ${pid}): ${pidFile} is locked\n` });
+    } finally {
+      await stopDaemon(pid);
+    }
   });
 });
