@@ -49,7 +49,12 @@ export function readParentEnv(env: NodeJS.ProcessEnv): ParentAddress | undefined
   const addr = env[ADDR_VARIABLE];
   const session = env[SESSION_VARIABLE];
   if (addr === undefined && session === undefined) return undefined;
-  if (addr === undefined) throw new ParentDeathEnvError(ADDR_VARIABLE, `is missing while ${SESSION_VARIABLE} is set`);
+  if (addr === undefined) {
+    throw new ParentDeathEnvError(
+      ADDR_VARIABLE,
+      `is missing while ${SESSION_VARIABLE} is set: the parent most likely started this process before its beParent() had resolved (it must await beParent() before spawning)`,
+    );
+  }
   if (session === undefined) throw new ParentDeathEnvError(SESSION_VARIABLE, `is missing while ${ADDR_VARIABLE} is set`);
   const { host, port } = parseAddress(addr);
   if (session.length === 0) throw new ParentDeathEnvError(SESSION_VARIABLE, 'is empty');

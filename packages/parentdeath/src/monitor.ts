@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { debug } from './debug.js';
 import { MAX_TOKEN_LENGTH, readParentEnv, type ParentAddress } from './env.js';
+import { ParentDeathOptionError } from './errors.js';
 import { inheritedParentEnv } from './parent.js';
 import { tokensEqual } from './token.js';
 
@@ -11,7 +12,11 @@ import { tokensEqual } from './token.js';
  * - `unreachable`: connecting failed otherwise (no route, out of file descriptors, ...);
  * - `token-mismatch`: something listens there, but it is not our parent (the port was reused);
  * - `closed-before-token`: the connection ended (or was reset) before a whole token line arrived;
- * - `handshake-timeout`: no token line arrived within the handshake timeout.
+ * - `handshake-timeout`: a line began but did not end within the handshake timeout (a parent writes
+ *   its token and newline at once; only an impostor trickles).
+ *
+ * A connection that is open but silent is never a death: a parent whose event loop is busy (a long
+ * spawnSync) greets its children late, and a dead parent's port refuses or closes.
  */
 export type ParentDeathReason =
   | 'disconnected'
@@ -24,7 +29,12 @@ export type ParentDeathReason =
 export type OnParentDeath = (reason: ParentDeathReason) => unknown;
 
 export interface MonitorOptions {
-  /** How long to wait for the parent's token line, in ms (default 5000). Past it the parent is presumed dead. */
+  /**
+   * How long monitor() waits for the parent's token line, in ms: a whole number from 1 to 2^31-1
+   * (default 5000). Past it, monitor() resolves anyway if the parent is connected but silent (its
+   * event loop may be busy) and verifies the token whenever it arrives; a line begun but unfinished
+   * by then presumes the parent dead ('handshake-timeout').
+   */
   handshakeTimeout?: number;
   /** Aborting stops monitoring without calling the callback. */
   signal?: AbortSignal;
@@ -40,6 +50,12 @@ export interface Monitor extends Disposable {
   readonly reason: ParentDeathReason | undefined;
   /** Whether the callback still can run (not fired, not stopped). */
   readonly active: boolean;
+  /**
+   * Whether the parent's token was read and matched. False while a connected parent has not greeted
+   * yet (its event loop is busy): the parent counts as alive until it refuses, closes, or sends a wrong
+   * line.
+   */
+  readonly verified: boolean;
   /** Stops watching without calling the callback. Idempotent. */
   stop(): void;
 }
@@ -50,16 +66,23 @@ export interface Monitor extends Disposable {
  * it with the session token in constant time, then waits for the connection to end.
  *
  * Resolves undefined when neither variable is set (nothing to watch). Rejects with
- * ParentDeathEnvError (`ERR_PARENTDEATH_BAD_ENV`) when they are set but malformed. When the parent is
- * already gone (refused, wrong token, no token in time) the callback runs at once and the returned
- * monitor already carries the reason. Never keeps the process alive once verified. An error thrown by
- * the callback is rethrown as an uncaught exception, never swallowed.
+ * ParentDeathEnvError (`ERR_PARENTDEATH_BAD_ENV`) when they are set but malformed, and with
+ * ParentDeathOptionError (`ERR_PARENTDEATH_BAD_OPTION`) for a handshakeTimeout out of range. When the
+ * parent is already gone (refused, closed, wrong token) the callback runs at once and the returned
+ * monitor already carries the reason. A parent that is connected but silent past `handshakeTimeout`
+ * (its event loop is busy) is not presumed dead: monitor() resolves with `verified: false` and keeps
+ * checking. Never keeps the process alive once resolved. An error thrown by the callback is rethrown
+ * as an uncaught exception, never swallowed.
  */
 export async function monitor(onParentDeath: OnParentDeath, options: MonitorOptions = {}): Promise<Monitor | undefined> {
   if (typeof onParentDeath !== 'function') throw new TypeError('monitor(onParentDeath) needs a callback function');
   const { handshakeTimeout = 5000, signal } = options;
-  if (!Number.isFinite(handshakeTimeout) || handshakeTimeout <= 0) {
-    throw new RangeError(`handshakeTimeout must be a positive number of ms, got ${handshakeTimeout}`);
+  // Node runs a longer timer after 1 ms (TimeoutOverflowWarning), which would presume every parent dead.
+  if (!Number.isInteger(handshakeTimeout) || handshakeTimeout < 1 || handshakeTimeout > MAX_TIMEOUT) {
+    throw new ParentDeathOptionError(
+      'handshakeTimeout',
+      `must be a whole number of ms from 1 to ${MAX_TIMEOUT} (about 24.8 days, the longest timer Node runs), got ${String(handshakeTimeout)}`,
+    );
   }
   signal?.throwIfAborted();
   // After this process called beParent() itself, process.env names its own listener; watch the one it inherited.
@@ -73,11 +96,16 @@ export async function monitor(onParentDeath: OnParentDeath, options: MonitorOpti
   return watch;
 }
 
+/** The longest delay setTimeout honours. */
+const MAX_TIMEOUT = 2 ** 31 - 1;
+
 class Watch implements Monitor {
   readonly addr: string;
   reason: ParentDeathReason | undefined;
+  verified = false;
   private settled = false;
   private socket: Socket | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
   private readonly onAbort = () => {
     this.stop();
   };
@@ -95,7 +123,11 @@ class Watch implements Monitor {
     return !this.settled;
   }
 
-  /** Resolves once the token is verified or the parent is presumed dead; never rejects. */
+  /**
+   * Resolves once the token is verified, the parent is presumed dead, or `timeout` ms have passed with
+   * the parent connected (or still connecting) but silent; never rejects. In the last case the check
+   * goes on in the background, keeping nothing alive.
+   */
   handshake(connect: typeof import('node:net').connect, timeout: number): Promise<void> {
     return new Promise((resolve) => {
       const { host, port, session } = this.parent;
@@ -103,32 +135,49 @@ class Watch implements Monitor {
       this.socket = socket;
       let received = Buffer.alloc(0);
       let connected = false;
-      let verified = false;
+      let waitedOut = false;
       socket.once('connect', () => {
         connected = true;
       });
-      const timer = setTimeout(() => {
-        finish('handshake-timeout');
-      }, timeout);
       const finish = (reason: ParentDeathReason | undefined) => {
-        clearTimeout(timer);
+        this.clearTimers();
         resolve();
         if (reason !== undefined) this.fire(reason);
       };
+      // A begun line gets `timeout` ms to end: our parents send the token and its newline in one write.
+      const lineDeadline = () => setTimeout(() => {
+        finish('handshake-timeout');
+      }, timeout);
+      this.timers.push(
+        setTimeout(() => {
+          if (received.length > 0) {
+            finish('handshake-timeout');
+            return;
+          }
+          // Silent but not refused: the parent lives and its event loop is busy. Keep waiting for the
+          // token, without holding up the caller or keeping the process alive.
+          waitedOut = true;
+          debug('no token from %s within %d ms; still waiting (a busy parent is not a dead one)', this.addr, timeout);
+          socket.unref();
+          resolve();
+        }, timeout),
+      );
       socket.on('data', (chunk: Buffer) => {
-        if (verified) return;
+        if (this.verified) return;
+        const first = received.length === 0;
         received = Buffer.concat([received, chunk]);
         const newline = received.indexOf(0x0a);
         if (newline < 0) {
           // A line longer than any token we accept cannot be ours: decide now, not at the timeout.
           if (received.length > MAX_TOKEN_LENGTH + 1) finish('token-mismatch');
+          else if (first && waitedOut) this.timers.push(lineDeadline().unref());
           return;
         }
         if (!tokensEqual(received.subarray(0, newline), session)) {
           finish('token-mismatch');
           return;
         }
-        verified = true;
+        this.verified = true;
         // From here on only the connection's end matters, and it must not keep the process alive.
         socket.unref();
         debug('watching parent at %s', this.addr);
@@ -136,14 +185,14 @@ class Watch implements Monitor {
       });
       socket.on('error', (error: NodeJS.ErrnoException) => {
         debug('connection to %s: %s', this.addr, error.code ?? error.message);
-        if (verified) this.fire('disconnected');
+        if (this.verified) this.fire('disconnected');
         // A reset can surface as the connect's own error: something accepted us, then hung up.
         else if (connected || error.code === 'ECONNRESET' || error.code === 'EPIPE') finish('closed-before-token');
         else finish(error.code === 'ECONNREFUSED' ? 'refused' : 'unreachable');
       });
       // 'end' (the parent's FIN) comes a few ticks before 'close'; either one settles it.
       const ended = () => {
-        if (verified) this.fire('disconnected');
+        if (this.verified) this.fire('disconnected');
         else finish('closed-before-token');
       };
       socket.on('end', ended);
@@ -162,8 +211,13 @@ class Watch implements Monitor {
   }
 
   private release(): void {
+    this.clearTimers();
     this.signal?.removeEventListener('abort', this.onAbort);
     this.socket?.destroy();
+  }
+
+  private clearTimers(): void {
+    for (const timer of this.timers.splice(0)) clearTimeout(timer);
   }
 
   private fire(reason: ParentDeathReason): void {

@@ -1,6 +1,7 @@
 import type { Server, Socket } from 'node:net';
 import { debug } from './debug.js';
 import { ADDR_VARIABLE, SESSION_VARIABLE } from './env.js';
+import { ParentDeathOptionError } from './errors.js';
 import { newToken } from './token.js';
 
 export interface BeParentOptions {
@@ -51,6 +52,11 @@ export function inheritedParentEnv(): NodeJS.ProcessEnv | undefined {
  * holds the connection open for as long as this process lives. When it dies — however it dies — the
  * kernel closes those connections and every child's monitor() fires.
  *
+ * Await it before starting children: Node cannot listen synchronously, so the address is known only
+ * when the promise resolves. Until then process.env carries the new session without an address: a
+ * child started in between fails loudly in its monitor() (ERR_PARENTDEATH_BAD_ENV) instead of running
+ * unwatched, or watching the wrong process, and this process emits a ParentDeathWarning.
+ *
  * Idempotent: later calls resolve the same listener. Keeps nothing alive: the listener and connections
  * are unref'd. Wire-compatible with the Go package parentdeath.
  */
@@ -58,20 +64,56 @@ export function beParent(options: BeParentOptions = {}): Promise<ParentInfo> {
   if (running !== undefined) return running.info;
   const maxConnections = options.maxConnections ?? 4096;
   if (!Number.isInteger(maxConnections) || maxConnections < 1) {
-    return Promise.reject(new RangeError(`maxConnections must be a positive integer, got ${maxConnections}`));
+    return Promise.reject(new ParentDeathOptionError('maxConnections', `must be a positive whole number, got ${String(maxConnections)}`));
   }
   const session = newToken();
   const inherited = { addr: process.env[ADDR_VARIABLE], session: process.env[SESSION_VARIABLE] };
+  // At once, before the first await: a child started too early must not inherit our own parent's
+  // address (it would watch the wrong process) nor nothing at all (it would run unwatched, silently).
+  process.env[SESSION_VARIABLE] = session;
+  Reflect.deleteProperty(process.env, ADDR_VARIABLE);
+  const stopWarning = warnOnEarlySpawns();
   const state: Running = {
     session,
     inherited,
-    info: listen(session, inherited, maxConnections).catch((error: unknown) => {
-      running = undefined;
-      throw error;
-    }),
+    info: listen(session, inherited, maxConnections).then(
+      (info) => {
+        stopWarning();
+        return info;
+      },
+      (error: unknown) => {
+        stopWarning();
+        running = undefined;
+        if (process.env[SESSION_VARIABLE] === session) {
+          restore(ADDR_VARIABLE, inherited.addr);
+          restore(SESSION_VARIABLE, inherited.session);
+        }
+        throw error;
+      },
+    ),
   };
   running = state;
   return state.info;
+}
+
+/**
+ * Until the returned function is called, warns (once) when child_process starts a child on this
+ * thread: that child got the session but no address. Returns the function that stops watching.
+ */
+function warnOnEarlySpawns(): () => void {
+  const { subscribe, unsubscribe } = process.getBuiltinModule('node:diagnostics_channel');
+  const onSpawn = () => {
+    unsubscribe('child_process', onSpawn);
+    debug('a child process was started before beParent() resolved');
+    process.emitWarning(
+      'a child process was started before beParent() resolved, so it has no PARENTDEATH_ADDR and cannot watch this process (its monitor() rejects with ERR_PARENTDEATH_BAD_ENV). Await beParent() before starting children.',
+      { type: 'ParentDeathWarning', code: 'PARENTDEATH_EARLY_SPAWN' },
+    );
+  };
+  subscribe('child_process', onSpawn);
+  return () => {
+    unsubscribe('child_process', onSpawn);
+  };
 }
 
 async function listen(session: string, inherited: Running['inherited'], maxConnections: number): Promise<ParentInfo> {

@@ -84,6 +84,24 @@ describe('a watching child', () => {
     await waitFor(() => !isAlive(middlePid) && !isAlive(childPid), { message: 'middle and grandchild to exit' });
   });
 
+  it('keeps watching a parent whose event loop is blocked past the handshake timeout, and still notices its death', async () => {
+    // The child's handshake timeout is 300 ms; the parent greets nobody for 2 s after the child connected.
+    const parent = startFixture(fixture('blocking-parent.mjs'), ['300', '2000']);
+    await waitFor(() => /^holding 1$/m.test(parent.stdout) && /^verified$/m.test(parent.stdout), {
+      timeout: 20_000,
+      message: `the blocked parent to greet its child late (stdout: ${parent.stdout.trim()})`,
+    });
+    expect(parent.stdout).not.toMatch(/^dead /m);
+    const childPid = Number(/^watching (\d+)$/m.exec(parent.stdout)?.[1]);
+    expect(isAlive(childPid)).toBe(true);
+    // monitor() did not wait for the busy parent either: it resolved while the parent was blocked.
+    expect(parent.stdout.indexOf('watching')).toBeGreaterThan(parent.stdout.indexOf('blocked'));
+    expect(parent.stdout.indexOf('watching')).toBeLessThan(parent.stdout.indexOf('unblocked'));
+    parent.child.kill('SIGKILL');
+    await waitFor(() => /^dead disconnected 1$/m.test(parent.stdout), { message: 'the child to notice the death' });
+    await waitFor(() => !isAlive(childPid), { message: `child ${childPid} to exit after its cleanup` });
+  });
+
   it('leaves a child without the variables alone', async () => {
     const { parent, childPid, word } = await family('unmonitored');
     expect(word).toBe('unwatched');

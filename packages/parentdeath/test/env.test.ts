@@ -1,4 +1,4 @@
-import { monitor, ParentDeathEnvError } from '@x/parentdeath';
+import { monitor, ParentDeathEnvError, ParentDeathOptionError } from '@x/parentdeath';
 import { describe, expect, it } from 'vitest';
 
 const token = 'a'.repeat(64);
@@ -42,5 +42,29 @@ describe('monitor with malformed variables', () => {
     await expect(monitor(undefined as unknown as () => void, { env: {} })).rejects.toThrow(TypeError);
     await expect(monitor(never, { env: {}, handshakeTimeout: 0 })).rejects.toThrow(RangeError);
     await expect(monitor(never, { env: {}, signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});
+
+describe('monitor with a handshakeTimeout out of range', () => {
+  it.each([
+    ['above the longest timer Node runs (2^31 ms), which Node would fire after 1 ms', 2 ** 31],
+    ['a year', 365 * 24 * 3600 * 1000],
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['NaN', Number.NaN],
+    ['negative', -1],
+    ['zero', 0],
+    ['not a whole number', 1.5],
+    ['a string', '5000'],
+  ])('rejects %s with ERR_PARENTDEATH_BAD_OPTION', async (_, handshakeTimeout) => {
+    const error: unknown = await monitor(never, { env: {}, handshakeTimeout: handshakeTimeout as number }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ParentDeathOptionError);
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error).toMatchObject({ code: 'ERR_PARENTDEATH_BAD_OPTION', option: 'handshakeTimeout' });
+    expect((error as Error).message).toContain('2147483647');
+  });
+
+  it('accepts the whole range from 1 ms to 2^31 - 1 ms', async () => {
+    await expect(monitor(never, { env: {}, handshakeTimeout: 1 })).resolves.toBeUndefined();
+    await expect(monitor(never, { env: {}, handshakeTimeout: 2 ** 31 - 1 })).resolves.toBeUndefined();
   });
 });

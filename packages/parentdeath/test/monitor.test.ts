@@ -95,20 +95,14 @@ describe('monitor against a real parent-like server', () => {
     expect(watch?.reason).toBe('refused');
   });
 
-  it.each<[string, (socket: Socket) => void]>([
-    ['a server that accepts and never answers', () => undefined],
-    [
-      'a server that answers one byte every 20 ms',
-      (socket) => {
-        let index = 0;
-        const timer = setInterval(() => {
-          if (socket.destroyed || index > token.length) clearInterval(timer);
-          else socket.write(`${token}\n`.charAt(index++));
-        }, 20);
-      },
-    ],
-  ])('ends the handshake at its deadline for %s', async (_, behave) => {
-    const { env } = await server(behave);
+  it('presumes the parent dead at the deadline when a line began but never ended', async () => {
+    const { env } = await server((socket) => {
+      let index = 0;
+      const timer = setInterval(() => {
+        if (socket.destroyed || index > token.length) clearInterval(timer);
+        else socket.write(`${token}\n`.charAt(index++));
+      }, 20);
+    });
     const { reasons, callback } = recorder();
     const started = performance.now();
     await monitor(callback, { env, handshakeTimeout: 300 });
@@ -116,6 +110,39 @@ describe('monitor against a real parent-like server', () => {
     expect(reasons).toEqual(['handshake-timeout']);
     expect(elapsed).toBeGreaterThanOrEqual(290);
     expect(elapsed).toBeLessThan(3000);
+  });
+
+  it('does not presume a connected but silent parent dead: resolves unverified at the deadline, then verifies late', async () => {
+    const { env, sockets } = await server(() => undefined);
+    const { reasons, callback } = recorder();
+    const started = performance.now();
+    const watch = await monitor(callback, { env, handshakeTimeout: 300 });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    expect(reasons).toEqual([]);
+    expect(watch).toMatchObject({ active: true, verified: false, reason: undefined });
+    // The busy parent gets round to greeting its child.
+    sockets[0]?.write(`${token}\n`);
+    await waitFor(() => watch?.verified, { message: 'the late token to be verified' });
+    expect(reasons).toEqual([]);
+    sockets[0]?.destroy();
+    await waitFor(() => reasons.length > 0, { message: 'the callback after the connection ended' });
+    expect(reasons).toEqual(['disconnected']);
+  });
+
+  it.each<[string, (socket: Socket) => void, ParentDeathReason]>([
+    ['closes', (socket) => socket.destroy(), 'closed-before-token'],
+    ['sends a wrong token', (socket) => socket.write(`${'0'.repeat(64)}\n`), 'token-mismatch'],
+    ['begins a line and never ends it', (socket) => socket.write(token.slice(0, 8)), 'handshake-timeout'],
+  ])('presumes a silent parent dead once it later %s', async (_, behave, expected) => {
+    const { env, sockets } = await server(() => undefined);
+    const { reasons, callback } = recorder();
+    const watch = await monitor(callback, { env, handshakeTimeout: 200 });
+    expect(watch?.verified).toBe(false);
+    expect(reasons).toEqual([]);
+    behave(sockets[0] as Socket);
+    await waitFor(() => reasons.length > 0, { message: `the callback with ${expected}` });
+    expect(reasons).toEqual([expected]);
+    expect(watch).toMatchObject({ active: false, reason: expected });
   });
 
   it('stops without calling back: stop(), dispose and AbortSignal', async () => {

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { beParent, monitor, type ParentDeathReason } from '@x/parentdeath';
-import { waitFor } from '@x/test-utils';
+import { isAlive, startFixture, waitFor } from '@x/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const clients: Socket[] = [];
@@ -97,6 +97,36 @@ describe('beParent', () => {
   it('rejects a cap that is not a positive integer', async () => {
     await (await beParent()).close();
     await expect(beParent({ maxConnections: 0 })).rejects.toThrow(RangeError);
+    await expect(beParent({ maxConnections: 1.5 })).rejects.toMatchObject({ code: 'ERR_PARENTDEATH_BAD_OPTION', option: 'maxConnections' });
     expect(process.env.PARENTDEATH_ADDR).toBeUndefined();
+    expect(process.env.PARENTDEATH_SESSION).toBeUndefined();
+  });
+
+  it('exports the new session at once, and the address with it only once listening', async () => {
+    await (await beParent()).close();
+    const pending = beParent();
+    // Synchronously: a child started now finds a session without an address, never stale variables.
+    expect(process.env.PARENTDEATH_SESSION).toMatch(/^[0-9a-f]{64}$/);
+    expect(process.env.PARENTDEATH_ADDR).toBeUndefined();
+    const info = await pending;
+    expect(process.env.PARENTDEATH_SESSION).toBe(info.session);
+    expect(process.env.PARENTDEATH_ADDR).toBe(info.addr);
+  });
+
+  it('makes a child started before it resolved fail loudly, and warns, instead of leaving it unwatched', async () => {
+    const parent = startFixture(new URL('./fixtures/early-spawn.mjs', import.meta.url));
+    const lines = [await parent.nextLine(), await parent.nextLine(), await parent.nextLine()].sort();
+    // The early child exits 1 from its monitor()'s rejection; the one started after awaiting watches.
+    expect(lines[0]).toBe('early-exit 1');
+    expect(lines[1]).toBe(`parent ${parent.pid}`);
+    expect(lines[2]).toMatch(/^watching \d+$/);
+    expect(parent.stdout).not.toMatch(/^unwatched /m);
+    expect(parent.stderr).toContain('ERR_PARENTDEATH_BAD_ENV');
+    expect(parent.stderr).toContain('PARENTDEATH_ADDR is missing while PARENTDEATH_SESSION is set: the parent most likely started this process before its beParent() had resolved');
+    // Once, from the parent, however many children were started too early.
+    expect(parent.stderr.match(/\[PARENTDEATH_EARLY_SPAWN\] ParentDeathWarning: a child process was started before beParent\(\) resolved/g)).toHaveLength(1);
+    const watching = Number(lines[2]?.split(' ')[1]);
+    parent.child.kill('SIGKILL');
+    await waitFor(() => !isAlive(watching), { message: 'the watching child to exit after its parent' });
   });
 });

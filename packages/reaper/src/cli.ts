@@ -2,12 +2,13 @@
 import { spawn } from 'node:child_process';
 import { setParentDeathSignal, signalNumber } from '@x/sys';
 import { reap } from './reap.js';
-import { supervise } from './supervise.js';
+import { isSpawnError, supervise } from './supervise.js';
 
 const usage = `usage: x-reaper [options] [--] command [args...]
 
 An init for containers: runs the command as its child, forwards signals to it, reaps every zombie,
-and exits with the command's exit code (128 + signal number when a signal ended it).
+and exits with the command's exit code (128 + signal number when a signal ended it), 125 when
+x-reaper itself cannot work (it names what failed), 126/127 when the command cannot be run.
 
   -s          become a child subreaper (when not running as PID 1)
   -g          forward signals to the child's whole process group
@@ -89,6 +90,14 @@ async function main(argv: string[]): Promise<number> {
   }
   if (options.parentDeathSignal !== undefined) setParentDeathSignal(options.parentDeathSignal);
   const reaper = reap({ subreaper: options.subreaper });
+  // It should reap but cannot: running the command anyway would pile up zombies unnoticed.
+  if (reaper.error !== undefined) {
+    log(`cannot reap: ${reaper.error.message}`);
+    return 125;
+  }
+  reaper.on('error', (error) => {
+    if (error !== reaper.error) log(`warning: ${error.message}`);
+  });
   if (!reaper.active) {
     log(`warning: not running as PID 1 and not a child subreaper: orphaned descendants will not be adopted and reaped here; use -s, or run x-reaper as PID 1`);
   } else if (options.verbose > 0) log(`reaping (${reaper.reason})`);
@@ -117,9 +126,13 @@ async function main(argv: string[]): Promise<number> {
       },
     );
   } catch (error) {
-    log(`cannot run ${command}: ${(error as Error).message}`);
     reaper.stop();
-    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 127 : 126;
+    if (!isSpawnError(error)) {
+      log((error as Error).message);
+      return 125;
+    }
+    log(`cannot run ${command}: ${error.message}`);
+    return error.code === 'ENOENT' ? 127 : 126;
   }
   if (options.verbose > 0) log(`exiting with ${status}`);
   reaper.stop();

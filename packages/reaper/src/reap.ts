@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
+import { isMainThread } from 'node:worker_threads';
 import { isChildSubreaper, peekEndedChild, readProcStat, setChildSubreaper, waitpid, type WaitResult } from '@x/sys';
 import { mainThreadChildren, spawnedByNode, trackSpawns } from './spawned.js';
 
@@ -28,11 +29,13 @@ interface Waiter {
 /**
  * A running reaper. Emits 'reap' with each child it reaped, and is an async iterable of them.
  */
-export class Reaper extends EventEmitter<{ reap: [Reaped] }> implements AsyncIterable<Reaped>, Disposable {
+export class Reaper extends EventEmitter<{ reap: [Reaped]; error: [Error] }> implements AsyncIterable<Reaped>, Disposable {
   /** Whether it reaps at all; see `reason` when not. */
   readonly active: boolean;
   /** Why it is inactive, or what made it active. */
   readonly reason: string;
+  /** What made it unable to reap although it should (PID 1 or a subreaper), also emitted as 'error'. */
+  readonly error: Error | undefined;
   /** Children reaped so far. */
   reaped = 0;
   /** Notifications dropped because an iterator consumer fell more than `bufferSize` behind. */
@@ -43,13 +46,15 @@ export class Reaper extends EventEmitter<{ reap: [Reaped] }> implements AsyncIte
   private scheduled = false;
   private iterating = 0;
   private stopped = false;
+  /** The code of the error the background sweeps keep failing with, reported once until a sweep succeeds. */
+  private failing: string | undefined;
   private readonly onSigchld = () => {
     // A burst of SIGCHLDs becomes one sweep.
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.sweep();
+      this.sweepInBackground();
     }).unref();
   };
 
@@ -61,31 +66,70 @@ export class Reaper extends EventEmitter<{ reap: [Reaped] }> implements AsyncIte
       this.reason = `reaping adopted children needs Linux (this is ${process.platform})`;
       return;
     }
-    if (options.subreaper === true) setChildSubreaper(true);
-    const pid1 = process.pid === 1;
-    const subreaper = isChildSubreaper();
-    this.active = pid1 || subreaper || options.disablePid1Check === true;
-    this.reason = pid1
-      ? 'running as PID 1'
-      : subreaper
-        ? 'running as a child subreaper'
-        : options.disablePid1Check === true
-          ? 'PID 1 check disabled'
-          : 'not PID 1 and not a subreaper: orphans are not adopted by this process, so there is nothing to reap (pass { subreaper: true })';
-    if (!this.active) {
+    // A worker cannot tell the main thread's child_process children from orphans (their pids live in
+    // the main thread's JavaScript), and waitpid() from any thread takes them: it would steal their
+    // exits. Orphans are adopted by the main thread anyway.
+    if (!isMainThread) {
+      this.active = false;
+      this.reason = 'reap() was called in a worker thread: it reaps only on the main thread, where orphans are adopted and child_process children are known; call it there';
       debug('inactive: %s', this.reason);
       return;
     }
-    trackSpawns();
+    const pid1 = process.pid === 1;
+    const disabled = options.disablePid1Check === true;
+    if (!pid1 && !disabled && options.subreaper !== true && !isChildSubreaper()) {
+      this.active = false;
+      this.reason = 'not PID 1 and not a subreaper: orphans are not adopted by this process, so there is nothing to reap (pass { subreaper: true })';
+      debug('inactive: %s', this.reason);
+      return;
+    }
+    // Without the children list nothing can be reaped safely: say so before adopting anything.
+    let existing: number[];
+    try {
+      existing = mainThreadChildren();
+    } catch (error) {
+      this.active = false;
+      this.error = error as Error;
+      this.reason = (error as Error).message;
+      debug('cannot reap: %s', this.reason);
+      // Next tick, so that a listener attached right after reap() hears it; without one it is thrown.
+      process.nextTick(() => this.emit('error', error as Error));
+      return;
+    }
+    if (options.subreaper === true) setChildSubreaper(true);
+    this.active = true;
+    this.reason = pid1 ? 'running as PID 1' : isChildSubreaper() ? 'running as a child subreaper' : 'PID 1 check disabled';
+    trackSpawns(existing);
     process.on('SIGCHLD', this.onSigchld);
-    this.timer = setInterval(() => this.sweep(), Math.max(100, interval)).unref();
+    this.timer = setInterval(() => {
+      this.sweepInBackground();
+    }, Math.max(100, interval)).unref();
     debug('reaping (%s)', this.reason);
-    this.sweep();
+    // Next tick: a failure is an 'error' event, which the caller can only hear once reap() has returned.
+    process.nextTick(() => {
+      this.sweepInBackground();
+    });
+  }
+
+  /** A sweep nobody asked for synchronously: its failure becomes an 'error' event (once per kind). */
+  private sweepInBackground(): void {
+    try {
+      this.sweep();
+      this.failing = undefined;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      debug('sweep failed: %s', (error as Error).message);
+      if (this.failing === code) return;
+      this.failing = code;
+      this.emit('error', error as Error);
+    }
   }
 
   /**
    * Reaps, now, every ended child this process did not start through child_process, and returns them.
-   * Costs one system call when nothing has ended, whatever the number of children.
+   * Costs one system call when nothing has ended, whatever the number of children. Throws when the
+   * children list cannot be read (ReaperError `ERR_REAPER_CHILDREN_LIST`) or waitpid fails otherwise
+   * than with ECHILD; the background sweeps emit those as 'error' instead.
    */
   sweep(): Reaped[] {
     if (!this.active || this.stopped) return [];
@@ -119,9 +163,10 @@ export class Reaper extends EventEmitter<{ reap: [Reaped] }> implements AsyncIte
     let result: Reaped | undefined;
     try {
       result = waitpid(pid);
-    } catch {
+    } catch (error) {
       // ECHILD: collected or re-parented in between.
-      return;
+      if ((error as NodeJS.ErrnoException).code === 'ECHILD') return;
+      throw error;
     }
     if (result !== undefined) {
       into.push(result);
@@ -181,8 +226,13 @@ export class Reaper extends EventEmitter<{ reap: [Reaped] }> implements AsyncIte
 /**
  * Starts reaping zombie children in the background, as go-reaper's Reap/Start do, but never taking the
  * status of a child that Node's child_process started (on the main thread or in a worker), so their
- * 'exit' events always fire. A no-op (inactive handle) unless this process is PID 1, a subreaper, or
- * `disablePid1Check` is set. Reaps on SIGCHLD and in a slow safety sweep; nothing keeps the process alive.
+ * 'exit' events always fire. A no-op (inactive handle, with its `reason`) unless this process is PID 1,
+ * a subreaper, or `disablePid1Check` is set, and always in a worker thread. Reaps on SIGCHLD and in a
+ * slow safety sweep; nothing keeps the process alive.
+ *
+ * When it should reap but cannot read the main thread's children list (/proc missing, or mounted for
+ * another PID namespace), the handle is inactive, carries the `error`, and emits it as 'error' on the
+ * next tick; a later failure of a background sweep is emitted as 'error' too. Linux only.
  *
  * Children that exist when reap() is first called are counted as Node's and are never reaped: start
  * it early, before spawning.

@@ -29,20 +29,32 @@ function send(target: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+/** Whether `error` is child_process's failure to start a command (its syscall is `spawn <file>`). */
+export function isSpawnError(error: unknown): error is NodeJS.ErrnoException {
+  return error instanceof Error && (error as NodeJS.ErrnoException).syscall?.startsWith('spawn') === true;
+}
+
 /**
  * Starts the child with `start()` and forwards signals to it (or its group) until it exits, then
  * resolves the exit code a supervisor should exit with: the child's code, or 128 + the number of the
  * signal that killed it, with `remap` codes turned into 0. With `waitAll` it then waits for the
  * remaining (adopted) descendants, forwarding signals to each of them. The handlers are installed
  * before the child starts, so no signal that arrives while it starts is lost; a signal that arrives
- * before it has a pid is delivered as soon as it has one. Rejects with the spawn error (ENOENT, EACCES).
+ * before it has a pid is delivered as soon as it has one. Rejects with the spawn error (ENOENT, EACCES),
+ * or, with `waitAll`, with ReaperError `ERR_REAPER_CHILDREN_LIST` when the descendants cannot be listed.
  */
 export async function supervise(start: () => ChildProcess, reaper: Reaper, options: SuperviseOptions = {}): Promise<number> {
   let pid: number | undefined;
   let running = true;
   const early: NodeJS.Signals[] = [];
   const forward = (signal: NodeJS.Signals) => {
-    const targets = running ? [options.group === true ? -(pid as number) : (pid as number)] : mainThreadChildren();
+    let targets: number[];
+    try {
+      targets = running ? [options.group === true ? -(pid as number) : (pid as number)] : mainThreadChildren();
+    } catch {
+      // Waiting for the descendants reads the same list, and fails with this error right after.
+      return;
+    }
     for (const target of targets) if (send(target, signal)) options.onForward?.(signal, target);
   };
   const handlers = FORWARDED.map((signal) => {
