@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { capabilities, type Capabilities } from './capabilities.js';
+import { parseCommandLine, runCli, UsageError, type Cli } from './cli-args.js';
 
 const labels: Record<keyof Capabilities, string> = {
   pdeathsig: 'parent-death signal',
@@ -10,20 +11,25 @@ const labels: Record<keyof Capabilities, string> = {
   childrenLists: '/proc children lists',
 };
 
-const usage = 'usage: x-sys doctor [--json]\n  prints which process features this machine supports';
+const cli: Cli = {
+  name: 'x-sys',
+  synopsis: 'usage: x-sys doctor [--json] | --help | --version',
+  help: `usage: x-sys doctor [--json]
+  prints which process features this machine supports (--json: as JSON)
+
+  -h, --help     this help
+  --version      the version of @x/sys`,
+  manifest: import.meta.resolve('@x/sys/package.json'),
+};
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === '--help' || command === '-h') {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
-  if (command !== 'doctor' || rest.some((arg) => arg !== '--json')) {
-    process.stderr.write(`${usage}\n`);
-    return 2;
-  }
+  const { values, positionals } = parseCommandLine(cli, argv, { json: { type: 'boolean' } }, { allowPositionals: true });
+  const [command, ...rest] = positionals;
+  if (command === undefined) throw new UsageError('missing command');
+  if (command !== 'doctor') throw new UsageError(`unknown command '${command}'`);
+  if (rest.length > 0) throw new UsageError(`unexpected argument '${rest[0] as string}'`);
   const found = await capabilities();
-  if (rest.includes('--json')) {
+  if (values.json === true) {
     process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
     return 0;
   }
@@ -38,4 +44,4 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await runCli(cli, main);

@@ -30,3 +30,4 @@ export { bindUnixDatagram, receiveUnixDatagram, sendUnixDatagram, unixAddress } 
 export { holdsFlock, listedFlocks, parseLockLines, splitDevice, superblockDevice, type FileIdentity, type LockEntry } from './locks.js';
 export { capabilities, type Capabilities, type Capability } from './capabilities.js';
 export { requireLinux, requirePosix } from './platform.js';
+export { CliExit, EXIT_USAGE, LSB_STATUS, parseCommandLine, parseSeconds, parseSignal, readVersion, runCli, shellMessage, UsageError, type Cli, type CommandLine } from './cli-args.js';
