@@ -1,17 +1,103 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ownCgroup } from '@x/sys';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { debuglog } from 'node:util';
+import { parseCgroupV2Path, parseMountInfo, type MountEntry } from '@x/sys';
 import { ProcGroupError } from './errors.js';
 
+const debug = debuglog('x:procgroup');
+
 let counter = 0;
+
+/** This process's own cgroup v2 directory, as seen through a cgroup2 mount of this mount namespace. */
+export interface OwnCgroup {
+  readonly directory: string;
+  readonly mountPoint: string;
+  readonly readOnly: boolean;
+}
+
+/** At most this many directories are searched below a mount whose root lies above our cgroup namespace. */
+const SEARCH_LIMIT = 10_000;
+
+/**
+ * Finds this process's cgroup v2 directory from the text of /proc/self/mountinfo and /proc/self/cgroup,
+ * or says why there is none. Every answer is checked against the directory's cgroup.procs, so a leaf is
+ * never made in a cgroup this process is not in (for one, the host's root seen from a container).
+ *
+ * Both files name cgroups relative to our cgroup namespace. A mount's root of '/..' (a private cgroup
+ * namespace that still sees the host's cgroup2 mount) lies above that namespace's root: the names in
+ * between are unknown, so the directories that many levels down are searched for the one that lists us.
+ */
+export function locateOwnCgroup(mountinfo: string, cgroup: string): OwnCgroup | { reason: string } {
+  const path = parseCgroupV2Path(cgroup);
+  const mounts = parseMountInfo(mountinfo).filter((entry) => entry.fsType === 'cgroup2');
+  if (mounts.length === 0 || path === undefined) return { reason: 'no cgroup v2 hierarchy is mounted (only cgroup v1)' };
+  const reasons: string[] = [];
+  // A later mount on the same point hides an earlier one: try the newest first.
+  for (const mount of [...mounts].reverse()) {
+    const found = resolve(mount, path);
+    if ('directory' in found) return found;
+    reasons.push(found.reason);
+  }
+  return { reason: reasons.join('; ') };
+}
+
+function resolve(mount: MountEntry, path: string): OwnCgroup | { reason: string } {
+  const readOnly = mount.options.includes('ro');
+  const segments = mount.root.split('/').filter((segment) => segment.length > 0);
+  const above = segments.findIndex((segment) => segment !== '..');
+  const ups = above < 0 ? segments.length : above;
+  let candidates: string[];
+  if (ups === 0) {
+    const relative = posix.relative(mount.root, path);
+    if (relative === '..' || relative.startsWith('../')) {
+      return { reason: `the cgroup2 mount at ${mount.mountPoint} shows ${mount.root}, which does not contain this process's cgroup ${path}` };
+    }
+    candidates = [join(mount.mountPoint, relative)];
+  } else if (ups === segments.length) {
+    candidates = below(mount.mountPoint, ups).map((directory) => join(directory, path));
+  } else {
+    return { reason: `the cgroup2 mount at ${mount.mountPoint} shows ${mount.root}, outside this cgroup namespace; mount cgroup2 again inside it` };
+  }
+  const ours = candidates.filter(listsThisProcess);
+  if (ours.length === 1) return { directory: ours[0] as string, mountPoint: mount.mountPoint, readOnly };
+  return { reason: `this process's cgroup ${path} is not found under the cgroup2 mount at ${mount.mountPoint} (root ${mount.root})` };
+}
+
+/** Directories exactly `depth` levels below `directory`, at most SEARCH_LIMIT of them. */
+function below(directory: string, depth: number): string[] {
+  let level = [directory];
+  for (let step = 0; step < depth && level.length > 0; step++) {
+    level = level.flatMap((parent) => subdirectories(parent).map((name) => join(parent, name))).slice(0, SEARCH_LIMIT);
+  }
+  return level;
+}
+
+function subdirectories(directory: string): string[] {
+  try {
+    return readdirSync(directory, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name);
+  } catch {
+    return [];
+  }
+}
+
+const listsThisProcess = (directory: string): boolean => {
+  try {
+    return readFileSync(join(directory, 'cgroup.procs'), 'latin1').split('\n').includes(String(process.pid));
+  } catch {
+    return false;
+  }
+};
 
 /** Where new cgroup leaves go, or why there is no such place. Probed once per process. */
 let probed: { parent: string } | { reason: string } | undefined;
 
 function probe(): { parent: string } | { reason: string } {
   if (process.platform !== 'linux') return { reason: `cgroups are Linux only (this is ${process.platform})` };
-  const location = ownCgroup();
-  if (location === undefined) return { reason: 'no cgroup v2 hierarchy is mounted (only cgroup v1)' };
+  const location = locateOwnCgroup(readFileSync('/proc/self/mountinfo', 'utf8'), readFileSync('/proc/self/cgroup', 'utf8'));
+  if ('reason' in location) return location;
   if (location.readOnly) return { reason: `the cgroup v2 hierarchy at ${location.mountPoint} is mounted read-only` };
   const test = join(location.directory, `x-procgroup-probe-${process.pid}`);
   try {
@@ -24,6 +110,7 @@ function probe(): { parent: string } | { reason: string } {
   } finally {
     rmdirSync(test);
   }
+  debug('cgroup leaves go under %s', location.directory);
   return { parent: location.directory };
 }
 
@@ -31,6 +118,14 @@ function probe(): { parent: string } | { reason: string } {
 export function cgroupUnavailable(): string | undefined {
   probed ??= probe();
   return 'reason' in probed ? probed.reason : undefined;
+}
+
+function unreadable(file: string, error: unknown): ProcGroupError {
+  const code = (error as NodeJS.ErrnoException).code ?? 'error';
+  debug('cannot read %s: %s', file, code);
+  return new ProcGroupError('ERR_PROCGROUP_CGROUP_UNREADABLE', `cannot read ${file} (${code}), so whether the group still has members is unknown; nothing was assumed gone — try again`, {
+    cause: error,
+  });
 }
 
 /** A fresh cgroup v2 leaf of our own, with cgroup.kill. */
@@ -48,25 +143,45 @@ export class CgroupLeaf {
     }
   }
 
-  /** Pids of the live processes in the leaf (zombies have already left it). */
-  members(): number[] {
-    try {
-      return readFileSync(join(this.directory, 'cgroup.procs'), 'latin1')
-        .split('\n')
-        .filter((line) => line.length > 0)
-        .map(Number);
-    } catch {
-      return [];
-    }
+  /**
+   * Moves `pid` into the leaf (from this, the privileged side: the process itself may have dropped its
+   * rights). Off the main thread: a move can wait for an RCU grace period, milliseconds on a busy machine.
+   */
+  adopt(pid: number): Promise<void> {
+    return writeFile(join(this.directory, 'cgroup.procs'), String(pid));
   }
 
-  /** Whether any live process is in the leaf, from cgroup.events. */
-  populated(): boolean {
+  /**
+   * Pids of the live processes in the leaf (zombies have already left it); [] once the leaf is removed.
+   * Throws ERR_PROCGROUP_CGROUP_UNREADABLE when the list cannot be read: unknown is not empty.
+   */
+  members(): number[] {
+    const file = join(this.directory, 'cgroup.procs');
+    let text: string;
     try {
-      return /^populated 1$/m.test(readFileSync(join(this.directory, 'cgroup.events'), 'latin1'));
-    } catch {
-      return false;
+      text = readFileSync(file, 'latin1');
+    } catch (error) {
+      // A populated cgroup cannot be removed: a leaf that no longer exists was empty.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw unreadable(file, error);
     }
+    return text
+      .split('\n')
+      .filter((line) => line.length > 0)
+      .map(Number);
+  }
+
+  /** Whether any live process is in the leaf, from cgroup.events; throws ERR_PROCGROUP_CGROUP_UNREADABLE as members() does. */
+  populated(): boolean {
+    const file = join(this.directory, 'cgroup.events');
+    let text: string;
+    try {
+      text = readFileSync(file, 'latin1');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw unreadable(file, error);
+    }
+    return /^populated 1$/m.test(text);
   }
 
   /** SIGKILL to every process in the leaf, escaped ones included, in one write. */
@@ -85,11 +200,16 @@ export class CgroupLeaf {
   }
 }
 
-/** Writes cgroup.kill of a cgroup directory: SIGKILL to everything in it. A missing cgroup is fine. */
+/**
+ * Writes cgroup.kill of a cgroup directory: SIGKILL to everything in it. A cgroup that no longer exists
+ * had nothing left to kill; any other failure throws (processes may have survived).
+ */
 export function killCgroup(directory: string): void {
   try {
     writeFileSync(join(directory, 'cgroup.kill'), '1');
-  } catch {
-    // Already removed: nothing left to kill.
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    debug('cannot write %s/cgroup.kill: %s', directory, (error as Error).message);
+    throw error;
   }
 }

@@ -3,6 +3,7 @@ export {
   spawnGroup,
   type Containment,
   type GroupExit,
+  type ProcessGroupEvents,
   type SpawnGroupOptions,
   type TerminateOptions,
 } from './group.js';

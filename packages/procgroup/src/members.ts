@@ -12,3 +12,17 @@ export function stillMember(pid: number, pgid: number): boolean {
   const stat = readProcStat(pid);
   return stat !== undefined && stat.pgid === pgid && stat.state !== 'Z' && stat.state !== 'X';
 }
+
+/**
+ * Whether any process, zombies included, still has process group id `pgid`: kill(-pgid, 0). While one
+ * does, the kernel cannot hand the id to a new group. Works wherever process groups exist.
+ */
+export function groupExists(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, only not ours to signal (a member that changed its user).
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}

@@ -1,8 +1,16 @@
 import { spawn } from 'node:child_process';
-import { killTree } from '@x/procgroup';
-import { descendantsOf, isAlive, startFixture, waitFor } from '@x/test-utils';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ownCgroup } from '@x/sys';
+import { cgroupUnavailable, killTree } from '@x/procgroup';
+import { descendantsOf, isAlive, requirement, startFixture, stateOf, waitFor } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
-import { allGone, threeLevels } from './helpers.js';
+import { allGone, fixture, threeLevels } from './helpers.js';
+
+const cgroups = requirement('a writable cgroup v2 hierarchy (cgroup.freeze)', () => cgroupUnavailable());
+const SIGSTOP_BIT = 1n << 18n;
+/** The signals pending for the whole process (ShdPnd of /proc/PID/status), as a bit mask. */
+const pendingSignals = (pid: number) => BigInt(`0x${/^ShdPnd:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))?.[1] ?? '0'}`);
 
 describe('killTree', () => {
   it('kills a three-level tree it did not start, and returns every pid it signalled', async () => {
@@ -47,5 +55,70 @@ describe('killTree', () => {
     }
     await expect(killTree(4_194_303)).resolves.toEqual([]);
     await expect(killTree(process.ppid, 'SIGBOGUS')).rejects.toMatchObject({ code: 'ERR_X_INVALID_SIGNAL' });
+  });
+
+  it('refuses every thread id of its own process, not only the main one', async () => {
+    const own = startFixture(fixture('worker-thread.mjs'), ['kill-own']);
+    const { tid } = JSON.parse(await own.nextLine()) as { tid: number };
+    const { tids, outcomes } = JSON.parse(await own.nextLine()) as { tids: number[]; outcomes: unknown[] };
+    expect(tids).toContain(tid);
+    expect(tids.length).toBeGreaterThan(1);
+    expect(outcomes).toEqual(tids.map(() => 'ERR_PROCGROUP_UNSAFE_PID'));
+    // It never stopped itself: it ran on to exit.
+    expect(await own.exit()).toEqual({ code: 0, signal: null });
+  });
+
+  it('kills the process a thread id belongs to, and names the process', async () => {
+    const target = startFixture(fixture('worker-thread.mjs'));
+    const { tid } = JSON.parse(await target.nextLine()) as { tid: number };
+    const signalled = await killTree(tid);
+    expect(signalled).toEqual([target.pid]);
+    expect(await target.exit()).toEqual({ code: null, signal: 'SIGKILL' });
+  });
+
+  it.runIf(cgroups.ok)('resumes what it stopped when the walk fails midway (out of descriptors)', async () => {
+    const root = startFixture('sh', ['-c', 'sleep 60 & sleep 60 & echo up; wait']);
+    expect(await root.nextLine()).toBe('up');
+    await waitFor(() => descendantsOf(root.pid).filter(isAlive).length === 2, { message: 'a root with two children' });
+    const [frozen, free] = descendantsOf(root.pid) as [number, number];
+    const tree = [root.pid, frozen, free];
+    // A child in a frozen cgroup cannot stop before it is thawed: the walk waits for it, and fails meanwhile.
+    const freezer = join(ownCgroup()?.directory as string, `x-procgroup-test-freezer-${process.pid}`);
+    mkdirSync(freezer);
+    try {
+      writeFileSync(join(freezer, 'cgroup.procs'), String(frozen));
+      writeFileSync(join(freezer, 'cgroup.freeze'), '1');
+      await waitFor(() => /^frozen 1$/m.test(readFileSync(join(freezer, 'cgroup.events'), 'latin1')), { message: 'the child to be frozen' });
+      const walker = startFixture('prlimit', ['--nofile=256:256', process.execPath, fixture('walk-fails.mjs').pathname, String(root.pid)]);
+      expect(JSON.parse(await walker.nextLine())).toEqual({ code: 'EMFILE' });
+      walker.child.kill('SIGKILL');
+      // What it had stopped runs again, and the SIGSTOP still pending for the frozen child was withdrawn.
+      await waitFor(() => stateOf(root.pid) === 'S' && stateOf(free) === 'S', {
+        message: `the root and its other child to run again (states ${stateOf(root.pid) ?? '-'} ${stateOf(free) ?? '-'})`,
+      });
+      expect(pendingSignals(frozen) & SIGSTOP_BIT).toBe(0n);
+      expect(tree.filter(isAlive)).toHaveLength(3);
+    } finally {
+      writeFileSync(join(freezer, 'cgroup.freeze'), '0');
+      for (const pid of tree) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone already.
+        }
+      }
+      await allGone(tree);
+      await waitFor(
+        () => {
+          try {
+            rmdirSync(freezer);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { message: `the freezer cgroup ${freezer} to be removable` },
+      );
+    }
   });
 });
