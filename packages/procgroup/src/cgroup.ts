@@ -1,95 +1,13 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import { debuglog } from 'node:util';
-import { parseCgroupV2Path, parseMountInfo, type MountEntry } from '@x/sys';
+import { locateOwnCgroup } from '@x/sys';
 import { ProcGroupError } from './errors.js';
 
 const debug = debuglog('x:procgroup');
 
 let counter = 0;
-
-/** This process's own cgroup v2 directory, as seen through a cgroup2 mount of this mount namespace. */
-export interface OwnCgroup {
-  readonly directory: string;
-  readonly mountPoint: string;
-  readonly readOnly: boolean;
-}
-
-/** At most this many directories are searched below a mount whose root lies above our cgroup namespace. */
-const SEARCH_LIMIT = 10_000;
-
-/**
- * Finds this process's cgroup v2 directory from the text of /proc/self/mountinfo and /proc/self/cgroup,
- * or says why there is none. Every answer is checked against the directory's cgroup.procs, so a leaf is
- * never made in a cgroup this process is not in (for one, the host's root seen from a container).
- *
- * Both files name cgroups relative to our cgroup namespace. A mount's root of '/..' (a private cgroup
- * namespace that still sees the host's cgroup2 mount) lies above that namespace's root: the names in
- * between are unknown, so the directories that many levels down are searched for the one that lists us.
- */
-export function locateOwnCgroup(mountinfo: string, cgroup: string): OwnCgroup | { reason: string } {
-  const path = parseCgroupV2Path(cgroup);
-  const mounts = parseMountInfo(mountinfo).filter((entry) => entry.fsType === 'cgroup2');
-  if (mounts.length === 0 || path === undefined) return { reason: 'no cgroup v2 hierarchy is mounted (only cgroup v1)' };
-  const reasons: string[] = [];
-  // A later mount on the same point hides an earlier one: try the newest first.
-  for (const mount of [...mounts].reverse()) {
-    const found = resolve(mount, path);
-    if ('directory' in found) return found;
-    reasons.push(found.reason);
-  }
-  return { reason: reasons.join('; ') };
-}
-
-function resolve(mount: MountEntry, path: string): OwnCgroup | { reason: string } {
-  const readOnly = mount.options.includes('ro');
-  const segments = mount.root.split('/').filter((segment) => segment.length > 0);
-  const above = segments.findIndex((segment) => segment !== '..');
-  const ups = above < 0 ? segments.length : above;
-  let candidates: string[];
-  if (ups === 0) {
-    const relative = posix.relative(mount.root, path);
-    if (relative === '..' || relative.startsWith('../')) {
-      return { reason: `the cgroup2 mount at ${mount.mountPoint} shows ${mount.root}, which does not contain this process's cgroup ${path}` };
-    }
-    candidates = [join(mount.mountPoint, relative)];
-  } else if (ups === segments.length) {
-    candidates = below(mount.mountPoint, ups).map((directory) => join(directory, path));
-  } else {
-    return { reason: `the cgroup2 mount at ${mount.mountPoint} shows ${mount.root}, outside this cgroup namespace; mount cgroup2 again inside it` };
-  }
-  const ours = candidates.filter(listsThisProcess);
-  if (ours.length === 1) return { directory: ours[0] as string, mountPoint: mount.mountPoint, readOnly };
-  return { reason: `this process's cgroup ${path} is not found under the cgroup2 mount at ${mount.mountPoint} (root ${mount.root})` };
-}
-
-/** Directories exactly `depth` levels below `directory`, at most SEARCH_LIMIT of them. */
-function below(directory: string, depth: number): string[] {
-  let level = [directory];
-  for (let step = 0; step < depth && level.length > 0; step++) {
-    level = level.flatMap((parent) => subdirectories(parent).map((name) => join(parent, name))).slice(0, SEARCH_LIMIT);
-  }
-  return level;
-}
-
-function subdirectories(directory: string): string[] {
-  try {
-    return readdirSync(directory, { withFileTypes: true })
-      .filter((entry) => entry.isDirectory())
-      .map((entry) => entry.name);
-  } catch {
-    return [];
-  }
-}
-
-const listsThisProcess = (directory: string): boolean => {
-  try {
-    return readFileSync(join(directory, 'cgroup.procs'), 'latin1').split('\n').includes(String(process.pid));
-  } catch {
-    return false;
-  }
-};
 
 /** Where new cgroup leaves go, or why there is no such place. Probed once per process. */
 let probed: { parent: string } | { reason: string } | undefined;

@@ -25,7 +25,7 @@ export {
   type ProcessState,
   type ProcStat,
 } from './proc.js';
-export { ownCgroup, parseCgroupV2Path, parseMountInfo, type CgroupLocation, type MountEntry } from './cgroup.js';
+export { locateOwnCgroup, ownCgroup, parseCgroupV2Path, parseMountInfo, type CgroupLocation, type MountEntry } from './cgroup.js';
 export { bindUnixDatagram, receiveUnixDatagram, sendUnixDatagram, unixAddress } from './unix-datagram.js';
 export { holdsFlock, listedFlocks, parseLockLines, splitDevice, superblockDevice, type FileIdentity, type LockEntry } from './locks.js';
 export { capabilities, type Capabilities, type Capability } from './capabilities.js';

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { capabilities, childrenOf, descendantsOf, ownCgroup, processState, readProcStat, startDateOf, startTimeOf, type Capability } from '@x/sys';
-import { descendantsOf as scannedDescendants, groupOf, isRoot, parentOf, scratchDir, startFixture, stateOf, waitFor } from '@x/test-utils';
+import { descendantsOf as scannedDescendants, groupOf, isRoot, parentOf, requirement, scratchDir, startFixture, stateOf, waitFor } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
 
 const scratch = scratchDir('x-proc');
@@ -92,5 +92,30 @@ describe('processState', () => {
 
   it.each([0, -1, 1.5, Number.NaN])('refuses pid %d, which kill() would take for a group', (pid) => {
     expect(() => processState(pid)).toThrow(RangeError);
+  });
+});
+
+const cgroupNamespace = requirement('a private cgroup namespace (unshare -C) with cgroup v2', () => {
+  if (!isRoot.ok) return 'needs root';
+  if (ownCgroup() === undefined) return 'no cgroup v2 hierarchy';
+  return spawnSync('unshare', ['-C', 'true']).status === 0 ? undefined : 'unshare -C failed';
+});
+
+describe.runIf(cgroupNamespace.ok)('ownCgroup in a private cgroup namespace', () => {
+  it('finds the directory that lists the process, never the host root', async () => {
+    // A cgroup of its own below ours, entered before the namespace is made: inside, it reads as "/",
+    // which once sent the lookup to the hierarchy's root.
+    const own = ownCgroup() as { directory: string; mountPoint: string };
+    const leaf = join(own.directory, `x-sys-test-${process.pid}`);
+    mkdirSync(leaf);
+    try {
+      const child = startFixture('sh', ['-c', `echo $$ > ${leaf}/cgroup.procs && exec unshare -C "${process.execPath}" ${new URL('./fixtures/own-cgroup.mjs', import.meta.url).pathname}`]);
+      const { pid, location } = JSON.parse(await child.nextLine()) as { pid: number; location: { directory: string } | null };
+      await child.exit();
+      expect(typeof pid).toBe('number');
+      expect(location?.directory).toBe(leaf);
+    } finally {
+      rmdirSync(leaf);
+    }
   });
 });
