@@ -1,70 +1,91 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { LSB_STATUS, parseCommandLine, parseSeconds, runCli, shellMessage, UsageError, type Cli } from '@x/sys';
 import { start, status, stop, type Output } from './service.js';
 
-const usage = `usage:
-  x-daemon start [--pidfile P] [--stdout F] [--stderr F] [--cwd D] [--umask M] [--timeout S]
-                 [--settle MS] [--notify] -- command [args...]
+const cli: Cli = {
+  name: 'x-daemon',
+  synopsis: 'usage: x-daemon start|stop|status|restart [options] [-- command [args...]] (x-daemon --help for more)',
+  help: `usage:
+  x-daemon start [--pidfile P] [--create-directory] [--stdout F] [--stderr F] [--cwd D] [--umask M]
+                 [--timeout SECONDS] [--settle SECONDS] [--notify] -- command [args...]
       runs the command as a daemon (the PID file names the command itself) and exits 0 once it is
-      ready: when it has stayed up for --settle ms (default 500), or, with --notify, when it sends
-      READY=1 to $NOTIFY_SOCKET; else ends everything it started and exits 1 (--timeout, default 30 s)
-  x-daemon stop --pidfile P [--timeout S]     SIGTERM to the daemon's whole tree, SIGKILL after S s (default 10)
-  x-daemon status --pidfile P                 exit 0 running, 1 dead with a PID file, 3 not running, 4 unknown
-  x-daemon restart [start options] -- command [args...]`;
+      ready: when it has stayed up for --settle seconds (default 0.5), or, with --notify, when it
+      sends READY=1 to $NOTIFY_SOCKET; else ends everything it started and exits 1 (--timeout,
+      default 30 seconds)
+  x-daemon stop --pidfile P [--timeout SECONDS]
+      SIGTERM to the daemon's whole tree, SIGKILL after --timeout (default 10 seconds)
+  x-daemon status --pidfile P
+      exit 0 running, 1 dead with a PID file, 3 not running, 4 unknown
+  x-daemon restart [start options] -- command [args...]
 
-class UsageError extends Error {}
+  SECONDS may have decimals (0.5) or a unit (90s, 2m, 1h), as timeout(1) takes them.
+  A bad command line exits 2.
+  -h, --help     this help
+  --version      the version of @x/daemon`,
+  manifest: import.meta.resolve('@x/daemon/package.json'),
+  flags: { createDirectory: '--create-directory' },
+};
 
 const output: Output = {
   out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
+  // The library's option names (a PID file's `{ createDirectory: true }`) as x-daemon's flags.
+  err: (line) => process.stderr.write(`${shellMessage(line, cli.flags ?? {})}\n`),
 };
 
-function seconds(value: string | undefined, option: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(parsed) || parsed <= 0) throw new UsageError(`${option} needs a positive number, got ${value}`);
-  return parsed;
-}
+const options = {
+  pidfile: { type: 'string' },
+  'create-directory': { type: 'boolean' },
+  stdout: { type: 'string' },
+  stderr: { type: 'string' },
+  cwd: { type: 'string' },
+  umask: { type: 'string' },
+  timeout: { type: 'string' },
+  settle: { type: 'string' },
+  notify: { type: 'boolean' },
+} as const;
+
+// Which options each action takes; the others are refused rather than ignored.
+const START = ['pidfile', 'create-directory', 'stdout', 'stderr', 'cwd', 'umask', 'timeout', 'settle', 'notify'];
+const accepts: Record<string, readonly string[]> = { start: START, restart: START, stop: ['pidfile', 'timeout'], status: ['pidfile'] };
 
 /** An octal umask as people write it: 022, 0022, 0o022 (also 0O022). */
 function parseUmask(value: string): number {
   const match = /^(?:0[oO]?)?([0-7]{1,3})$/.exec(value) ?? /^0([0-7]{3})$/.exec(value);
-  if (match === null) throw new UsageError(`--umask needs an octal mode like 022, 0022 or 0o022, got ${value}`);
+  if (match === null) throw new UsageError(`--umask needs an octal mode like 022, 0022 or 0o022, got '${value}'`);
   return Number.parseInt(match[1] as string, 8);
 }
 
 function parse(argv: string[]) {
+  // The command after -- is the daemon's own, flags and all.
   const separator = argv.indexOf('--');
   const own = separator < 0 ? argv : argv.slice(0, separator);
   const command = separator < 0 ? [] : argv.slice(separator + 1);
-  const { values, positionals } = parseArgs({
-    args: own,
-    allowPositionals: true,
-    options: {
-      pidfile: { type: 'string' },
-      stdout: { type: 'string' },
-      stderr: { type: 'string' },
-      cwd: { type: 'string' },
-      umask: { type: 'string' },
-      timeout: { type: 'string' },
-      settle: { type: 'string' },
-      notify: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values, positionals } = parseCommandLine(cli, own, options, { allowPositionals: true });
   const [action, ...extra] = positionals;
-  if (values.help === true) return { action: 'help' as const, values, command, umask: 0o022, settle: 500 };
-  if (extra.length > 0) throw new UsageError(`unexpected ${extra.join(' ')}; put the command after --`);
+  if (action === undefined) throw new UsageError('missing command (start, stop, status or restart)');
+  const taken = accepts[action];
+  if (taken === undefined) throw new UsageError(`unknown command '${action}'`);
+  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0] as string}'${action === 'start' || action === 'restart' ? '; put the command after --' : ''}`);
+  const misplaced = (Object.keys(options) as (keyof typeof options)[]).find((name) => values[name] !== undefined && !taken.includes(name));
+  if (misplaced !== undefined) throw new UsageError(`${action} takes no --${misplaced}`);
   if (action === 'start' || action === 'restart') {
     if (command.length === 0) throw new UsageError(`${action} needs a command after --`);
-  } else if (action === 'stop' || action === 'status') {
+  } else {
+    if (separator >= 0) throw new UsageError(`${action} takes no command`);
     if (values.pidfile === undefined) throw new UsageError(`${action} needs --pidfile`);
-  } else throw new UsageError(`unknown command ${action ?? '(none)'}`);
-  const umask = values.umask === undefined ? 0o022 : parseUmask(values.umask);
-  const settle = values.settle === undefined ? 500 : Number(values.settle);
-  if (values.settle !== undefined && !/^\d+$/.test(values.settle)) throw new UsageError(`--settle needs a number of ms, got ${values.settle}`);
-  return { action, values, command, umask, settle };
+  }
+  const defaultTimeout = action === 'stop' ? 10_000 : 30_000;
+  return {
+    action,
+    values,
+    command,
+    umask: values.umask === undefined ? 0o022 : parseUmask(values.umask),
+    settle: values.settle === undefined ? 500 : parseSeconds(values.settle, '--settle'),
+    timeout: values.timeout === undefined ? defaultTimeout : parseSeconds(values.timeout, '--timeout', { allowZero: false }),
+    // restart's stop waits as long as a stop would, unless --timeout says otherwise.
+    stopTimeout: values.timeout === undefined ? 10_000 : parseSeconds(values.timeout, '--timeout', { allowZero: false }),
+  };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -77,39 +98,34 @@ async function main(argv: string[]): Promise<number> {
       // A relative command path means the caller's directory, not --cwd.
       command: [file.includes('/') ? resolve(file) : file, ...args],
       pidFile,
+      createDirectory: values['create-directory'] === true,
       stdout: values.stdout === undefined ? undefined : resolve(values.stdout),
       stderr: values.stderr === undefined ? undefined : resolve(values.stderr),
       cwd: values.cwd === undefined ? '/' : resolve(values.cwd),
       umask: parsed.umask,
-      timeout: seconds(values.timeout, '--timeout', 30) * 1000,
+      timeout: parsed.timeout,
       settle: parsed.settle,
       notify: values.notify === true,
     };
   };
   switch (action) {
-    case 'help':
-      process.stdout.write(`${usage}\n`);
-      return 0;
     case 'status':
-      return status(pidFile as string, output);
+      try {
+        return status(pidFile as string, output);
+      } catch (error) {
+        // LSB: a status that cannot be determined is 4, whatever went wrong.
+        output.err(`x-daemon: status unknown: ${error instanceof Error ? error.message : String(error)}`);
+        return LSB_STATUS.unknown;
+      }
     case 'stop':
-      return stop(pidFile as string, seconds(values.timeout, '--timeout', 10) * 1000, output);
+      return stop(pidFile as string, parsed.timeout, output);
     case 'restart':
-      if (pidFile !== undefined && (await stop(pidFile, seconds(values.timeout, '--timeout', 10) * 1000, output)) !== 0) return 1;
-      return start(startOptions(), output);
-    case 'start':
+      if (pidFile !== undefined && (await stop(pidFile, parsed.stopTimeout, output)) !== 0) return 1;
       return start(startOptions(), output);
     default:
-      throw new UsageError('unknown command');
+      return start(startOptions(), output);
   }
 }
 
-try {
-  const code = await main(process.argv.slice(2));
-  // Nothing of ours has to outlive the answer (the daemon is on its own).
-  process.exit(code);
-} catch (error) {
-  const isUsage = error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
-  process.stderr.write(`x-daemon: ${(error as Error).message}\n${isUsage ? `${usage}\n` : ''}`);
-  process.exit(isUsage ? 2 : 1);
-}
+// process.exit, not exitCode: nothing of ours has to outlive the answer (the daemon is on its own).
+process.exit(await runCli(cli, main));

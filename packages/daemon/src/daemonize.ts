@@ -8,7 +8,7 @@ import { launch } from './launch.js';
 import { claimNotifySocket, errnoOf, notify, notifySocketIsOurs } from './notify.js';
 import { resolveOptions, type DaemonizeOptions, type Resolved } from './options.js';
 import { readReports } from './reports.js';
-import { becomeDaemon, consumeMarker, MARKER, type Marker } from './stage.js';
+import { becomeDaemon, consumeMarker, MARKER, ownSession, type Marker } from './stage.js';
 import { statOf } from './proc.js';
 import { loadSys } from './sys.js';
 import type { Tree } from './tree.js';
@@ -86,18 +86,25 @@ const closeQuietly = (fd: number) => {
  *
  * When systemd started this very process (NOTIFY_SOCKET with SYSTEMD_EXEC_PID equal to this pid, or
  * `systemd: true`) or `foreground` is set, nothing forks: this process is the daemon, and ready()
- * notifies systemd. Linux and macOS.
+ * notifies systemd.
+ *
+ * Forks on Linux and macOS. Elsewhere (Windows) it rejects with DaemonError `ERR_X_UNSUPPORTED_PLATFORM`
+ * before anything starts, unless `foreground` is set; `capture` is Linux only (the same error).
  */
 export async function daemonize(options: DaemonizeOptions = {}): Promise<Daemon> {
   const resolved = resolveOptions(options);
-  const { stage, marker } = consumeMarker();
+  const { stage, marker, unverified } = consumeMarker();
   if (stage === 'daemon' && marker !== undefined) return await runDaemon(marker);
   try {
+    // Started as the daemon but unable to prove it: starting the program again would repeat this forever.
+    if (unverified !== undefined) throw unverified;
     const systemd = resolved.systemd ?? notifySocketIsOurs();
     if (resolved.foreground || systemd) return await runForeground(resolved, systemd);
     return await runParent(resolved);
   } catch (error) {
-    if (!resolved.exitOnError || (error instanceof DaemonError && error.code === 'ERR_DAEMON_BAD_OPTION')) throw error;
+    // The caller's choices to revisit (or, off Linux and macOS, to fall back to { foreground: true }).
+    const callers = error instanceof DaemonError && (error.code === 'ERR_DAEMON_BAD_OPTION' || error.code === 'ERR_X_UNSUPPORTED_PLATFORM');
+    if (!resolved.exitOnError || callers) throw error;
     process.stderr.write(`daemon failed to start: ${message(error)}\n`);
     process.exit(1);
   }
@@ -112,7 +119,21 @@ function checkNode(): void {
   }
 }
 
+/**
+ * Refuses, before anything forks, what cannot work here: a platform without POSIX sessions, a session
+ * the daemon could not verify (it would take itself for the caller and start the program again), or
+ * capture without pipe2().
+ */
+function checkPlatform(options: Resolved): void {
+  // The daemon finds its stage by its session: what cannot be known here cannot be known there.
+  ownSession();
+  if (options.capture && process.platform !== 'linux') {
+    throw new DaemonError('ERR_X_UNSUPPORTED_PLATFORM', `capture needs pipe2(), which only Linux has (this is ${process.platform}): pass stdout and stderr log files instead`);
+  }
+}
+
 async function runParent(options: Resolved): Promise<never> {
+  checkPlatform(options);
   checkNode();
   // Everything that can fail for a reason the caller can fix fails here, before anything forks; and
   // nothing opened here stays open when it does.

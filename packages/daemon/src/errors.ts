@@ -4,7 +4,9 @@ export type DaemonErrorCode =
   | 'ERR_DAEMON_FAILED'
   | 'ERR_DAEMON_BAD_OPTION'
   | 'ERR_DAEMON_STAGE'
-  | 'ERR_DAEMON_EXEC';
+  | 'ERR_DAEMON_EXEC'
+  /** daemonize() would fork where it cannot (Windows), or capture output without pipe2() (macOS). */
+  | 'ERR_X_UNSUPPORTED_PLATFORM';
 
 /**
  * Every error of @x/daemon: a stable `code`, and the underlying error as `cause` where there is one.

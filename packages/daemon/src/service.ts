@@ -1,4 +1,5 @@
-import { closeSync, constants, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { read, type PidFile } from '@x/pidfile';
@@ -35,6 +36,8 @@ export interface Output {
 export interface StartOptions {
   readonly command: readonly string[];
   readonly pidFile?: string | undefined;
+  /** Create the PID file's directory (mode 0755) when it does not exist, as acquire()'s `createDirectory`. */
+  readonly createDirectory?: boolean;
   readonly stdout?: string | undefined;
   readonly stderr?: string | undefined;
   readonly cwd: string;
@@ -350,6 +353,7 @@ export async function start(options: StartOptions, output: Output): Promise<numb
     stderrFd = options.stderr === undefined ? undefined : options.stderr === options.stdout ? stdoutFd : openLog(options.stderr);
     if (stderrFd !== undefined && stderrFd !== stdoutFd) opened.push(stderrFd);
     if (options.pidFile !== undefined) {
+      if (options.createDirectory === true) mkdirSync(dirname(options.pidFile), { recursive: true, mode: 0o755 });
       const previous = treeOf(readRecord(options.pidFile));
       // Refuse before touching the files: they tell the operator which instance died.
       const before = inspect(options.pidFile);

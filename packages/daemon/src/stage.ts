@@ -1,8 +1,14 @@
+import { DaemonError } from './errors.js';
 import { statOf } from './proc.js';
 import { loadSys } from './sys.js';
 
-// Without /proc the session comes from getsid(), through @x/sys (loaded here, before any check).
-const sys = process.platform === 'linux' ? undefined : await loadSys();
+/** Where daemonize() can fork: POSIX sessions, /bin/sh, and a C library @x/sys binds. */
+export const forkable = process.platform === 'linux' || process.platform === 'darwin';
+
+// Without /proc (macOS, or Linux without it mounted) the session comes from getsid(), through @x/sys,
+// loaded here, before any check. Linux with /proc does without it (most of the import cost), and so
+// does a platform where daemonize() cannot fork anyway.
+const sys = !forkable || (process.platform === 'linux' && statOf('self') !== undefined) ? undefined : await loadSys();
 
 export const MARKER = 'X_DAEMON_STAGE';
 /** Set by the sh session leader to its own pid: the session the daemon the marker is for runs in. */
@@ -36,26 +42,60 @@ export interface Marker {
  * (and named), without leading it. A copy of the variables that leaked into a program elsewhere fails
  * the check; the daemon removes them from its environment before its own children can inherit them.
  */
-function authentic(stamped: string | undefined): boolean {
-  if (process.platform !== 'linux' && process.platform !== 'darwin') return false;
-  const sid = sys === undefined ? statOf('self')?.sid : sys.getsid();
+function authentic(stamped: string, sid: number): boolean {
   return stamped === String(sid) && sid !== process.pid;
 }
 
-let current: { stage: Stage; marker: Marker | undefined } | undefined;
+/**
+ * This process's session, from /proc or getsid(). Throws DaemonError (`ERR_X_UNSUPPORTED_PLATFORM`
+ * where daemonize() cannot fork at all, else `ERR_DAEMON_STAGE`) when it cannot be known: daemonize()'s
+ * stages tell each other apart by it, and guessing would make every stage re-run the program.
+ */
+export function ownSession(): number {
+  if (!forkable) {
+    throw new DaemonError(
+      'ERR_X_UNSUPPORTED_PLATFORM',
+      `daemonize() cannot detach on ${process.platform}: it needs POSIX sessions (setsid) and /bin/sh, as on Linux and macOS; run the program under the system's service manager and pass { foreground: true }`,
+    );
+  }
+  const sid = statOf('self')?.sid;
+  if (sid !== undefined) return sid;
+  try {
+    if (sys === undefined) throw new Error('/proc/self/stat became unreadable');
+    return sys.getsid();
+  } catch (error) {
+    throw new DaemonError('ERR_DAEMON_STAGE', `daemonize() cannot tell its stages apart: neither /proc nor getsid() gives this process's session (${(error as Error).message}); mount /proc, or pass { foreground: true }`, { cause: error });
+  }
+}
 
-/** Reads (once) and removes the marker from the environment, restoring the user's own value. */
-export function consumeMarker(): { stage: Stage; marker: Marker | undefined } {
+let current: { stage: Stage; marker: Marker | undefined; unverified?: DaemonError } | undefined;
+
+/**
+ * Reads (once) and removes the marker from the environment, restoring the user's own value. A marker
+ * whose session cannot be checked leaves the stage 'parent' and says why in `unverified`: daemonize()
+ * must then refuse, never start the program once more (each run would do the same, without end).
+ */
+export function consumeMarker(): { stage: Stage; marker: Marker | undefined; unverified?: DaemonError } {
   if (current !== undefined) return current;
   const raw = process.env[MARKER];
   const stamped = process.env[MARKER_SID];
   let marker: Marker | undefined;
+  let unverified: DaemonError | undefined;
   if (raw !== undefined && stamped !== undefined) {
+    let parsed: Partial<Record<keyof Marker, unknown>> | undefined;
     try {
-      const parsed = JSON.parse(raw) as Partial<Record<keyof Marker, unknown>>;
-      if (parsed.stage === 'daemon' && Number.isInteger(parsed.from) && typeof parsed.cwd === 'string' && authentic(stamped)) marker = parsed as unknown as Marker;
+      parsed = JSON.parse(raw) as Partial<Record<keyof Marker, unknown>>;
     } catch {
       // Not ours: a user's own value of the variable.
+    }
+    if (parsed?.stage === 'daemon' && Number.isInteger(parsed.from) && typeof parsed.cwd === 'string') {
+      let sid: number | undefined;
+      try {
+        sid = ownSession();
+      } catch (error) {
+        unverified = error as DaemonError;
+      }
+      if (sid !== undefined && authentic(stamped, sid)) marker = parsed as unknown as Marker;
     }
   }
   if (marker !== undefined) {
@@ -63,7 +103,7 @@ export function consumeMarker(): { stage: Stage; marker: Marker | undefined } {
     if (marker.original === undefined) Reflect.deleteProperty(process.env, MARKER);
     else process.env[MARKER] = marker.original;
   }
-  current = { stage: marker?.stage ?? 'parent', marker };
+  current = { stage: marker?.stage ?? 'parent', marker, ...(unverified === undefined ? {} : { unverified }) };
   return current;
 }
 

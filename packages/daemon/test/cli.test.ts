@@ -29,7 +29,7 @@ describe('x-daemon start: the daemon is the command itself', () => {
     const pidFile = fresh('sleeper.pid');
     const log = fresh('sleeper.log');
     expect(status(pidFile).status).toBe(3);
-    const started = await xDaemon(...startArgs(pidFile, '--stdout', log, '--settle', '200', '--', 'sh', '-c', 'echo started; exec sleep 60'));
+    const started = await xDaemon(...startArgs(pidFile, '--stdout', log, '--settle', '0.2', '--', 'sh', '-c', 'echo started; exec sleep 60'));
     expect(started).toMatchObject({ code: 0, stderr: '' });
     const pid = pidIn(pidFile);
     const facts = proc(pid);
@@ -50,7 +50,7 @@ describe('x-daemon start: the daemon is the command itself', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`already running (pid ${pid})`);
 
-    const restarted = await xDaemon('restart', '--pidfile', pidFile, '--settle', '100', '--', 'sleep', '60');
+    const restarted = await xDaemon('restart', '--pidfile', pidFile, '--settle', '0.1', '--', 'sleep', '60');
     expect(restarted.code).toBe(0);
     expect(isAlive(pid)).toBe(false);
     const second = pidIn(pidFile);
@@ -88,7 +88,7 @@ describe('x-daemon start: the daemon is the command itself', () => {
     ['0027', '0027'],
   ])('--umask %s gives the command umask %s', async (umask, expected) => {
     const pidFile = fresh('umask.pid');
-    expect(await xDaemon(...startArgs(pidFile, '--umask', umask, '--settle', '50', '--', 'sleep', '60'))).toMatchObject({ code: 0 });
+    expect(await xDaemon(...startArgs(pidFile, '--umask', umask, '--settle', '0.05', '--', 'sleep', '60'))).toMatchObject({ code: 0 });
     expect(proc(pidIn(pidFile)).umask).toBe(expected);
   });
 
@@ -110,7 +110,7 @@ describe('x-daemon start: the daemon is the command itself', () => {
   it('a SIGTERM while starting ends what was started, and x-daemon dies by SIGTERM', async () => {
     const pidFile = fresh('interrupted.pid');
     const pids = fresh('interrupted.pids');
-    const caller = startFixture(cli, ['start', '--pidfile', pidFile, '--settle', '20000', '--', 'sh', '-c', `sleep 600 & echo $! >> ${pids}; echo $$ >> ${pids}; exec sleep 600`]);
+    const caller = startFixture(cli, ['start', '--pidfile', pidFile, '--settle', '20', '--', 'sh', '-c', `sleep 600 & echo $! >> ${pids}; echo $$ >> ${pids}; exec sleep 600`]);
     const all = await pidsIn(pids, 2);
     caller.child.kill('SIGTERM');
     const exit = await caller.exit();
@@ -125,7 +125,7 @@ describe('x-daemon stop and status', () => {
     const pidFile = fresh('tree.pid');
     const pids = fresh('tree.pids');
     const tree = `sleep 600 & echo $! >> ${pids}; setsid sleep 600 & echo $! >> ${pids}; echo $$ >> ${pids}; exec sleep 600`;
-    expect(await xDaemon(...startArgs(pidFile, '--settle', '100', '--', 'sh', '-c', tree))).toMatchObject({ code: 0 });
+    expect(await xDaemon(...startArgs(pidFile, '--settle', '0.1', '--', 'sh', '-c', tree))).toMatchObject({ code: 0 });
     const all = await pidsIn(pids, 3);
     expect(all.every(isAlive)).toBe(true);
     const stopped = await xDaemon('stop', '--pidfile', pidFile);
@@ -135,7 +135,7 @@ describe('x-daemon stop and status', () => {
 
   it('stop SIGKILLs a command that ignores SIGTERM after --timeout, its whole group with it', async () => {
     const pidFile = fresh('stubborn.pid');
-    expect(await xDaemon(...startArgs(pidFile, '--settle', '100', '--', 'sh', '-c', "trap '' TERM; while :; do sleep 0.05; done"))).toMatchObject({ code: 0 });
+    expect(await xDaemon(...startArgs(pidFile, '--settle', '0.1', '--', 'sh', '-c', "trap '' TERM; while :; do sleep 0.05; done"))).toMatchObject({ code: 0 });
     const pid = pidIn(pidFile);
     const group = proc(pid).pgid;
     const stopped = await xDaemon('stop', '--pidfile', pidFile, '--timeout', '1');
@@ -151,7 +151,7 @@ describe('x-daemon stop and status', () => {
     const pids = fresh('killed.pids');
     // The worker closes the inherited lock descriptor, as many daemons do with theirs.
     const tree = `sleep 600 4>&- & echo $! >> ${pids}; exec sleep 600`;
-    expect(await xDaemon(...startArgs(pidFile, '--settle', '100', '--', 'sh', '-c', tree))).toMatchObject({ code: 0 });
+    expect(await xDaemon(...startArgs(pidFile, '--settle', '0.1', '--', 'sh', '-c', tree))).toMatchObject({ code: 0 });
     const [worker] = await pidsIn(pids, 1);
     const pid = pidIn(pidFile);
     process.kill(pid, 'SIGKILL');
@@ -162,7 +162,7 @@ describe('x-daemon stop and status', () => {
     expect(dead.stdout).toContain('dead');
     expect(dead.stdout).toContain(`pids ${worker}`);
 
-    const second = await xDaemon('start', '--pidfile', pidFile, '--settle', '100', '--', 'sleep', '60');
+    const second = await xDaemon('start', '--pidfile', pidFile, '--settle', '0.1', '--', 'sleep', '60');
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(`pid ${pid}) is dead`);
     expect(isAlive(worker as number)).toBe(true);
@@ -175,17 +175,17 @@ describe('x-daemon stop and status', () => {
     expect(isAlive(worker as number)).toBe(false);
     expect(status(pidFile).status).toBe(3);
 
-    expect(await xDaemon(...startArgs(pidFile, '--settle', '100', '--', 'sleep', '60'))).toMatchObject({ code: 0 });
+    expect(await xDaemon(...startArgs(pidFile, '--settle', '0.1', '--', 'sleep', '60'))).toMatchObject({ code: 0 });
     expect(isAlive(pidIn(pidFile))).toBe(true);
   });
 
   it('a command that closes its inherited lock descriptor still counts as running, and is still stopped', async () => {
     const pidFile = fresh('closer.pid');
-    expect(await xDaemon(...startArgs(pidFile, '--settle', '100', '--', 'sh', '-c', 'exec 4>&-; exec sleep 60'))).toMatchObject({ code: 0 });
+    expect(await xDaemon(...startArgs(pidFile, '--settle', '0.1', '--', 'sh', '-c', 'exec 4>&-; exec sleep 60'))).toMatchObject({ code: 0 });
     const pid = pidIn(pidFile);
     expect(lockingFds(pid, pidFile)).toEqual([]);
     expect(status(pidFile).status).toBe(0);
-    const again = await xDaemon('start', '--pidfile', pidFile, '--settle', '100', '--', 'sleep', '60');
+    const again = await xDaemon('start', '--pidfile', pidFile, '--settle', '0.1', '--', 'sleep', '60');
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`already running (pid ${pid})`);
     expect(await xDaemon('stop', '--pidfile', pidFile)).toMatchObject({ code: 0, stdout: `stopped ${pid}\n` });
@@ -211,7 +211,7 @@ describe('x-daemon stop and status', () => {
 
   it('stop while start is still starting waits for the start, then stops what it started', async () => {
     const pidFile = fresh('racing.pid');
-    const starting = xDaemon('start', '--pidfile', pidFile, '--settle', '1500', '--', 'sleep', '60');
+    const starting = xDaemon('start', '--pidfile', pidFile, '--settle', '1.5', '--', 'sleep', '60');
     await waitFor(() => status(pidFile).stdout.startsWith('starting ('), { timeout: 10_000, message: 'the start to be under way' });
     const pid = pidIn(pidFile);
     const stopped = await xDaemon('stop', '--pidfile', pidFile, '--timeout', '10');
@@ -223,7 +223,7 @@ describe('x-daemon stop and status', () => {
 
   it('stop fails with "starting" when the start outlasts its --timeout', async () => {
     const pidFile = fresh('slow-start.pid');
-    const starting = xDaemon(...startArgs(pidFile, '--settle', '3000', '--', 'sleep', '60'));
+    const starting = xDaemon(...startArgs(pidFile, '--settle', '8', '--', 'sleep', '60'));
     await waitFor(() => status(pidFile).stdout.startsWith('starting'), { timeout: 10_000, message: 'the start to be under way' });
     const stopped = await xDaemon('stop', '--pidfile', pidFile, '--timeout', '0.3');
     expect(stopped.code).toBe(1);
@@ -243,7 +243,7 @@ describe('x-daemon stop and status', () => {
     const unknown = status(directory);
     expect(unknown.status).toBe(4);
     expect(unknown.stderr).toContain('status unknown');
-    expect(await xDaemon(...startArgs(pidFile, '--settle', '50', '--', 'sleep', '60'))).toMatchObject({ code: 0 });
+    expect(await xDaemon(...startArgs(pidFile, '--settle', '0.05', '--', 'sleep', '60'))).toMatchObject({ code: 0 });
     expect(status(pidFile).status).toBe(0);
   });
 });
@@ -257,7 +257,7 @@ describe('x-daemon under systemd', () => {
       // systemd started the test runner (SYSTEMD_EXEC_PID), not this x-daemon.
       const env = { ...process.env, NOTIFY_SOCKET: address, SYSTEMD_EXEC_PID: String(process.pid) };
       started.push(pidFile);
-      const result = await run([cli, 'start', '--pidfile', pidFile, '--settle', '100', '--', 'sleep', '60'], env);
+      const result = await run([cli, 'start', '--pidfile', pidFile, '--settle', '0.1', '--', 'sleep', '60'], env);
       expect(result.code).toBe(0);
       const pid = pidIn(pidFile);
       expect(environOf(pid).NOTIFY_SOCKET).toBeUndefined();
@@ -274,7 +274,7 @@ describe('x-daemon under systemd', () => {
       const pidFile = fresh('service.pid');
       started.push(pidFile);
       // SYSTEMD_EXEC_PID names the very process systemd started: x-daemon here.
-      const command = `SYSTEMD_EXEC_PID=$$ exec "${process.execPath}" "${cli}" start --pidfile "${pidFile}" --settle 100 -- sleep 60`;
+      const command = `SYSTEMD_EXEC_PID=$$ exec "${process.execPath}" "${cli}" start --pidfile "${pidFile}" --settle 0.1 -- sleep 60`;
       const result = await startFixture('sh', ['-c', command], { env: { ...process.env, NOTIFY_SOCKET: address } }).exit();
       expect(result.code).toBe(0);
       const datagram = await waitFor(() => receiveUnixDatagram(socket)?.toString(), { message: 'READY=1 on the socket' });
@@ -286,13 +286,46 @@ describe('x-daemon under systemd', () => {
   });
 });
 
-describe('x-daemon usage', () => {
-  it.each([[['start']], [['stop']], [['frobnicate']], [['start', '--bogus', '--', 'true']], [['start', '--umask', '9', '--', 'true']], [['start', '--umask', '0o1777', '--', 'true']]])(
-    'prints usage and exits 2 for %j',
-    async (args) => {
-      const result = await xDaemon(...args);
-      expect(result.code).toBe(2);
-      expect(result.stderr).toContain('usage:');
-    },
-  );
+describe('x-daemon command line', () => {
+  it('--settle is seconds with decimals: start waits that long before it calls the command ready', async () => {
+    const pidFile = fresh('settle.pid');
+    const result = await xDaemon(...startArgs(pidFile, '--settle', '0.6', '--', 'sleep', '60'));
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect(result.ms).toBeGreaterThanOrEqual(600);
+    expect(isAlive(pidIn(pidFile))).toBe(true);
+  });
+
+  it('--create-directory makes the PID file\'s directory; without it the message names the flag', async () => {
+    const pidFile = join(fresh('run'), 'deeper', 'x.pid');
+    const refused = await xDaemon('start', '--pidfile', pidFile, '--settle', '0.05', '--', 'sleep', '60');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`x-daemon: the directory of ${pidFile} does not exist; create it or pass --create-directory\n`);
+    expect(await xDaemon(...startArgs(pidFile, '--create-directory', '--settle', '0.05', '--', 'sleep', '60'))).toMatchObject({ code: 0 });
+    const pid = pidIn(pidFile);
+    expect(readFileSync(`/proc/${pid}/comm`, 'latin1').trim()).toBe('sleep');
+    expect(lockingFds(pid, pidFile).length).toBeGreaterThan(0);
+  });
+
+  it('--version prints the version of @x/daemon and exits 0', async () => {
+    const { version } = JSON.parse(readFileSync(createRequire(import.meta.url).resolve('@x/daemon/package.json'), 'utf8')) as { version: string };
+    expect(await xDaemon('--version')).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it.each([
+    [['start'], 'start needs a command after --'],
+    [['stop'], 'stop needs --pidfile'],
+    [['frobnicate'], "unknown command 'frobnicate'"],
+    [['start', '--bogus', '--', 'true'], "unknown option '--bogus'"],
+    [['start', '--pidfile', '--', 'true'], "option '--pidfile' needs a value"],
+    [['start', '--umask', '9', '--', 'true'], "--umask needs an octal mode like 022, 0022 or 0o022, got '9'"],
+    [['start', '--umask', '0o1777', '--', 'true'], "--umask needs an octal mode like 022, 0022 or 0o022, got '0o1777'"],
+    [['start', '--settle', '100ms', '--', 'true'], "--settle needs a number of seconds (like 10, 0.5 or 2m), got '100ms'"],
+    [['stop', '--pidfile', 'x.pid', '--timeout', '0'], "--timeout needs a number of seconds above 0 (like 10, 0.5 or 2m), got '0'"],
+    [['status', '--pidfile', 'x.pid', '--timeout', '1'], 'status takes no --timeout'],
+    [['stop', '--pidfile', 'x.pid', '--', 'true'], 'stop takes no command'],
+  ])('%j exits 2 with one line naming the problem, then the usage line', async (args, line) => {
+    const result = await xDaemon(...args);
+    expect(result.code).toBe(2);
+    expect(result.stderr.split('\n')).toEqual([`x-daemon: ${line}`, expect.stringMatching(/^usage: x-daemon start\|stop\|status\|restart /), '']);
+  });
 });

@@ -14,11 +14,12 @@ const run = (bin: string, args: readonly string[]) =>
 const versionOf = (pkg: string) =>
   (JSON.parse(readFileSync(createRequire(import.meta.url).resolve(`${pkg}/package.json`), 'utf8')) as { version: string }).version;
 
-// One row per command. x-reaper and x-daemon join with one row each once they parse their command
-// lines with @x/sys's cli-args (parseCommandLine/runCli), as x-sys and x-pidfile do.
+// One row per command.
 const clis = [
   { bin: 'x-sys', pkg: '@x/sys', usage: /^usage: x-sys doctor/ },
   { bin: 'x-pidfile', pkg: '@x/pidfile', usage: /^usage:\n {2}x-pidfile status FILE/ },
+  { bin: 'x-reaper', pkg: '@x/reaper', usage: /^usage: x-reaper \[options\] \[--\] command/ },
+  { bin: 'x-daemon', pkg: '@x/daemon', usage: /^usage:\n {2}x-daemon start / },
 ] as const;
 
 describe.each(clis)('$bin', ({ bin, pkg, usage }) => {
@@ -81,6 +82,13 @@ const durations: Row[] = [
   ['x-pidfile', ['wait', '<absent>', '--timeout', '-1'], 2, /^x-pidfile: option '--timeout' needs a value/],
   ['x-pidfile', ['wait', '<absent>', '--timeout=-1'], 2, /^x-pidfile: --timeout needs a number of seconds/],
   ['x-pidfile', ['signal', '<held>', '0', '--wait', '100ms'], 2, /^x-pidfile: --wait needs a number of seconds/],
+  ['x-daemon', ['stop', '--pidfile', '<absent>', '--timeout', '1.5'], 0, ''],
+  ['x-daemon', ['stop', '--pidfile', '<absent>', '--timeout', '.5'], 0, ''],
+  ['x-daemon', ['stop', '--pidfile', '<absent>', '--timeout', '2m'], 0, ''],
+  ['x-daemon', ['stop', '--pidfile', '<absent>', '--timeout=-1'], 2, /^x-daemon: --timeout needs a number of seconds/],
+  ['x-daemon', ['stop', '--pidfile', '<absent>', '--timeout', '0'], 2, /^x-daemon: --timeout needs a number of seconds above 0/],
+  // --settle is seconds (it once took milliseconds): '100ms' is refused, not misread.
+  ['x-daemon', ['start', '--settle', '100ms', '--', 'true'], 2, /^x-daemon: --settle needs a number of seconds/],
 ];
 
 const signals: Row[] = [
@@ -90,6 +98,10 @@ const signals: Row[] = [
   ['x-pidfile', ['signal', '<held>', String(constants.signals.SIGCONT)], 0, ''],
   ['x-pidfile', ['signal', '<absent>', '9'], 3, /does not exist/],
   ['x-pidfile', ['signal', '<held>', 'SIGNOPE'], 2, /^x-pidfile: SIGNAL must be a signal name .* got 'SIGNOPE'/],
+  ['x-reaper', ['-s', '-p', String(constants.signals.SIGTERM), 'true'], 0, ''],
+  ['x-reaper', ['-s', '-p', 'SIGTERM', 'true'], 0, ''],
+  ['x-reaper', ['-s', '-p', 'term', 'true'], 0, ''],
+  ['x-reaper', ['-s', '-p', 'SIGNOPE', 'true'], 2, /^x-reaper: -p must be a signal name .* got 'SIGNOPE'/],
 ];
 
 const lsb: Row[] = [
@@ -97,6 +109,10 @@ const lsb: Row[] = [
   ['x-pidfile', ['status', '<stale>'], 1, ''],
   ['x-pidfile', ['status', '<absent>'], 3, ''],
   ['x-pidfile', ['status', '<notAFile>'], 4, /^x-pidfile: .* is not a regular file\n$/],
+  ['x-daemon', ['status', '--pidfile', '<held>'], 0, ''],
+  ['x-daemon', ['status', '--pidfile', '<stale>'], 1, ''],
+  ['x-daemon', ['status', '--pidfile', '<absent>'], 3, ''],
+  ['x-daemon', ['status', '--pidfile', '<notAFile>'], 4, /^x-daemon: status unknown: .* is not a regular file\n$/],
 ];
 
 describe.each([

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { isMainThread } from 'node:worker_threads';
 import { ReaperError } from './errors.js';
 import { reap } from './reap.js';
-import { isSpawnError, supervise, type SuperviseOptions } from './supervise.js';
+import { checkPlatform, isSpawnError, supervise, type SuperviseOptions } from './supervise.js';
 
 const MARKER = 'X_REAPER_SUPERVISOR';
 
@@ -19,7 +19,9 @@ export type RunForkedOptions = Omit<SuperviseOptions, 'onForward'>;
  * again). Rejects with ReaperError `ERR_REAPER_NOT_MAIN_THREAD` in a worker thread.
  *
  * The child recognises itself by a variable naming its parent's pid, so a stray copy inherited from
- * elsewhere is not mistaken for it. Linux only.
+ * elsewhere is not mistaken for it. Off Linux it supervises without reaping (nothing adopts orphans
+ * there): signals are forwarded and the exit code passed on; it rejects with `ERR_X_UNSUPPORTED_PLATFORM`
+ * for `waitAll` (Linux only) and for `group` on Windows, before anything starts.
  */
 export async function runForked(options: RunForkedOptions = {}): Promise<void> {
   if (!isMainThread) throw new ReaperError('ERR_REAPER_NOT_MAIN_THREAD', 'runForked() re-runs the whole program: call it on the main thread, not in a worker');
@@ -28,6 +30,7 @@ export async function runForked(options: RunForkedOptions = {}): Promise<void> {
     Reflect.deleteProperty(process.env, MARKER);
     return;
   }
+  checkPlatform(options);
   const reaper = reap({ subreaper: process.pid !== 1 });
   if (reaper.error !== undefined) fail(`cannot supervise: ${reaper.error.message}`, 125);
   reaper.on('error', (error) => {

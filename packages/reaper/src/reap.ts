@@ -63,7 +63,8 @@ export class Reaper extends EventEmitter<{ reap: [Reaped]; error: [Error] }> imp
     const { interval = 1000 } = options;
     if (process.platform !== 'linux') {
       this.active = false;
-      this.reason = `reaping adopted children needs Linux (this is ${process.platform})`;
+      this.reason = `reaping adopted children needs Linux (this is ${process.platform}): only there does a process adopt orphans as a subreaper`;
+      debug('inactive: %s', this.reason);
       return;
     }
     // A worker cannot tell the main thread's child_process children from orphans (their pids live in
@@ -232,7 +233,8 @@ export class Reaper extends EventEmitter<{ reap: [Reaped]; error: [Error] }> imp
  *
  * When it should reap but cannot read the main thread's children list (/proc missing, or mounted for
  * another PID namespace), the handle is inactive, carries the `error`, and emits it as 'error' on the
- * next tick; a later failure of a background sweep is emitted as 'error' too. Linux only.
+ * next tick; a later failure of a background sweep is emitted as 'error' too. Off Linux it is always
+ * inactive, with the reason (no error, no event).
  *
  * Children that exist when reap() is first called are counted as Node's and are never reaped: start
  * it early, before spawning.

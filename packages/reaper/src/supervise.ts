@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ReaperError } from './errors.js';
 import { mainThreadChildren } from './spawned.js';
 import type { Reaper } from './reap.js';
 
@@ -29,6 +30,23 @@ function send(target: number, signal: NodeJS.Signals): boolean {
   }
 }
 
+/**
+ * Throws ReaperError `ERR_X_UNSUPPORTED_PLATFORM` for what cannot work here: `waitAll` needs Linux (only
+ * a Linux subreaper adopts the descendants, and only /proc lists them), `group` needs POSIX process
+ * groups (not on Windows). Forwarding signals and passing the exit code on work everywhere.
+ */
+export function checkPlatform(options: Pick<SuperviseOptions, 'group' | 'waitAll'>): void {
+  if (options.waitAll === true && process.platform !== 'linux') {
+    throw new ReaperError(
+      'ERR_X_UNSUPPORTED_PLATFORM',
+      `waiting for every descendant needs Linux, where a subreaper adopts them and /proc lists them (this is ${process.platform}): drop { waitAll: true }, or have the child wait for its own children`,
+    );
+  }
+  if (options.group === true && process.platform === 'win32') {
+    throw new ReaperError('ERR_X_UNSUPPORTED_PLATFORM', 'forwarding signals to a process group needs POSIX process groups, which Windows lacks: drop { group: true }; signals then go to the child itself');
+  }
+}
+
 /** Whether `error` is child_process's failure to start a command (its syscall is `spawn <file>`). */
 export function isSpawnError(error: unknown): error is NodeJS.ErrnoException {
   return error instanceof Error && (error as NodeJS.ErrnoException).syscall?.startsWith('spawn') === true;
@@ -41,9 +59,11 @@ export function isSpawnError(error: unknown): error is NodeJS.ErrnoException {
  * remaining (adopted) descendants, forwarding signals to each of them. The handlers are installed
  * before the child starts, so no signal that arrives while it starts is lost; a signal that arrives
  * before it has a pid is delivered as soon as it has one. Rejects with the spawn error (ENOENT, EACCES),
- * or, with `waitAll`, with ReaperError `ERR_REAPER_CHILDREN_LIST` when the descendants cannot be listed.
+ * or, with `waitAll`, with ReaperError `ERR_REAPER_CHILDREN_LIST` when the descendants cannot be listed;
+ * before starting anything, with `ERR_X_UNSUPPORTED_PLATFORM` for `waitAll` off Linux or `group` on Windows.
  */
 export async function supervise(start: () => ChildProcess, reaper: Reaper, options: SuperviseOptions = {}): Promise<number> {
+  checkPlatform(options);
   let pid: number | undefined;
   let running = true;
   const early: NodeJS.Signals[] = [];

@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { scratchDir, startFixture, waitFor, type Fixture } from '@x/test-utils';
+import { scratchDir, startFixture, startSimulated, waitFor, type Fixture } from '@x/test-utils';
 import { isAlive, pidNamespaces } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
 import { mountNamespaces, withForeignProc, withoutProc } from './helpers.js';
@@ -65,14 +66,38 @@ describe('x-reaper exit codes', () => {
     expect(run('-s', notExecutable).status).toBe(126);
   });
 
-  it.each([[['-x', 'true']], [['-e']], [['-e', '300', 'true']], [['-p', 'SIGNOPE', 'true']], [[]], [['--']]])(
-    'prints usage and exits 2 for %j',
-    (args) => {
-      const result = run(...args);
-      expect(result.status).toBe(2);
-      expect(result.stderr).toContain('usage: x-reaper');
-    },
-  );
+  it.each([
+    [['-x', 'true'], "unknown option '-x'"],
+    [['-sx', 'true'], "unknown option '-x'"],
+    [['--bogus', 'true'], "unknown option '--bogus'"],
+    [['-e'], "option '-e' needs a value"],
+    [['-e', '300', 'true'], "-e needs an exit code from 0 to 255, got '300'"],
+    [['-p', 'SIGNOPE', 'true'], "-p must be a signal name (TERM, SIGTERM, kill) or number (0, 9, 15), got 'SIGNOPE'"],
+    [['-p', '0', 'true'], '-p needs a signal to send, not 0'],
+    [[], 'no command given'],
+    [['--'], 'no command given'],
+  ])('%j exits 2 with one line naming the problem, then the usage line', (args, line) => {
+    const result = run(...args);
+    expect(result.status).toBe(2);
+    expect(result.stderr.split('\n')).toEqual([`x-reaper: ${line}`, expect.stringMatching(/^usage: x-reaper \[/), '']);
+  });
+
+  it('--version prints the version of @x/reaper; --help the usage, both exit 0', () => {
+    const { version } = JSON.parse(readFileSync(createRequire(import.meta.url).resolve('@x/reaper/package.json'), 'utf8')) as { version: string };
+    expect(run('--version')).toMatchObject({ status: 0, stdout: `${version}\n`, stderr: '' });
+    const help = run('--help');
+    expect(help).toMatchObject({ status: 0, stderr: '' });
+    expect(help.stdout).toMatch(/^usage: x-reaper \[options\] \[--\] command/);
+  });
+
+  it("options end at the command: the command's own flags, --version among them, are handed to it", () => {
+    const result = run('-s', 'sh', '-c', 'echo "$@"', 'sh', '--version', '-x', '--');
+    expect(result).toMatchObject({ status: 0, stdout: '--version -x --\n', stderr: '' });
+  });
+
+  it('takes long names for its options too', () => {
+    expect(run('--subreaper', '--remap-exit', '4', '--', 'sh', '-c', 'exit 4')).toMatchObject({ status: 0, stderr: '' });
+  });
 
   it('warns when it is neither PID 1 nor a subreaper', () => {
     const result = run('true');
@@ -178,5 +203,28 @@ describe('x-reaper and runForked without a children list to read', () => {
     expect(result.status).toBe(125);
     expect(result.stdout).not.toContain('child');
     expect(oneLine(result.stderr)).toMatch(/^runForked: cannot supervise: cannot read the children list: \/proc belongs to another PID namespace/);
+  });
+});
+
+describe('x-reaper -p', () => {
+  it.each([String(constants.signals.SIGUSR1), 'USR1', 'sigusr1'])('-p %s: the death of its parent sends it that signal, which it forwards', async (signal) => {
+    const file = join(scratch, `pdeathsig-${signal}`);
+    // sh starts x-reaper in the background and is then SIGKILLed: its death is what -p arms.
+    const child = `trap 'echo got USR1 > ${file}; exit 0' USR1; echo ready; while :; do sleep 0.05; done`;
+    const parent = startFixture('sh', ['-c', '"$0" "$@" & echo "reaper $!"; wait', process.execPath, cli, '-s', '-p', signal, '--', 'sh', '-c', child]);
+    const lines = [await parent.nextLine(), await parent.nextLine()].sort();
+    expect(lines[0]).toBe('ready');
+    const reaperPid = Number(/^reaper (\d+)$/.exec(lines[1] as string)?.[1]);
+    parent.child.kill('SIGKILL');
+    await waitFor(() => !isAlive(reaperPid), { timeout: 20_000, message: 'x-reaper to end after its parent died' });
+    expect(readFileSync(file, 'utf8')).toBe('got USR1\n');
+  });
+
+  // The simulation checks x-reaper's own branch for a platform without PR_SET_PDEATHSIG, not macOS.
+  it.runIf(mountNamespaces.ok)('off Linux (simulated macOS), -p exits 125 with one line that names it, and runs nothing', async () => {
+    const simulated = startSimulated({ platform: 'darwin' }, cli, ['-p', 'TERM', '--', 'sh', '-c', 'echo ran']);
+    expect(await simulated.exit(20_000)).toEqual({ code: 125, signal: null });
+    expect(simulated.stdout).toBe('');
+    expect(simulated.stderr).toBe('x-reaper: -p needs Linux (PR_SET_PDEATHSIG); this is darwin: run without -p\n');
   });
 });
