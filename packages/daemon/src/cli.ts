@@ -91,6 +91,11 @@ function parse(argv: string[]) {
 async function main(argv: string[]): Promise<number> {
   const parsed = parse(argv);
   const { action, values } = parsed;
+  // Sessions, process groups and /bin/sh are what x-daemon is made of; Windows has none of them.
+  if (process.platform === 'win32') {
+    process.stderr.write(`${cli.name}: needs a POSIX system (setsid, process groups, /bin/sh), and this is Windows: run the command under a service manager instead\n`);
+    return action === 'status' ? LSB_STATUS.unknown : 1;
+  }
   const pidFile = values.pidfile === undefined ? undefined : resolve(values.pidfile);
   const startOptions = () => {
     const [file = '', ...args] = parsed.command;

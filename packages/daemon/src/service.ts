@@ -152,7 +152,11 @@ async function stopOne(pid: number, timeout: number): Promise<{ killed: boolean;
   if (startTicks === undefined) return { killed: false, gone: true };
   const send = (signal: NodeJS.Signals) => {
     if (!linux) {
-      process.kill(pid, signal);
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // Gone since the last look: nothing left to stop.
+      }
       return;
     }
     let pidfd: number;

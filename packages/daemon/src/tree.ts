@@ -1,4 +1,4 @@
-import { close, listProcesses, pidfdOpen, pidfdSendSignal, readProcStat, type ProcStat } from '@x/sys';
+import { close, listProcesses, pidfdOpen, pidfdSendSignal, processState, readProcStat, type ProcStat } from '@x/sys';
 
 /** A daemon x-daemon or daemonize() started, by what proves it is that one. */
 export interface Tree {
@@ -185,7 +185,8 @@ export async function endTree(
 
 /** The start ticks of `pid`, if it is alive. */
 export function startTicksOf(pid: number): number | undefined {
-  if (!linux) return 0;
+  // Without /proc there are no start times: alive (0, the same for every pid) or gone.
+  if (!linux) return processState(pid) === 'gone' ? undefined : 0;
   const stat = readProcStat(pid);
   return stat === undefined || !live(stat) ? undefined : stat.startTicks;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { flockFree, isAlive, mountNamespaces, parentOf, scratchDir, sessionOf, startSimulated, waitFor, type Simulation } from '@x/test-utils';
+import { binPath, flockFree, isAlive, mountNamespaces, parentOf, scratchDir, sessionOf, startSimulated, waitFor, type Simulation } from '@x/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 
 // daemonize() in a process that reports another platform, whose C library lacks the Linux-only
@@ -159,5 +159,31 @@ describe.runIf(mountNamespaces.ok)('daemonize() on Linux without /proc (simulate
     process.kill(pid, 'SIGTERM');
     await waitFor(() => !isAlive(pid), { message: `daemon ${pid} to stop` });
     expect(counted.stop()).toEqual([]);
+  });
+});
+
+describe.runIf(mountNamespaces.ok)('x-daemon off Linux (simulated)', () => {
+  const xDaemon = (simulation: Simulation, ...args: string[]) => startSimulated(simulation, binPath(import.meta.url, '@x/daemon', 'x-daemon'), args);
+
+  it('on "Windows" refuses in one line before starting anything', async () => {
+    const pidFile = join(mkdtempSync(join(dir, 'xd-win32-')), 'sleeper.pid');
+    const start = xDaemon({ platform: 'win32' }, 'start', '--pidfile', pidFile, '--', 'sleep', '600');
+    expect(await start.exit(20_000)).toEqual({ code: 1, signal: null });
+    expect(start.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^x-daemon: needs a POSIX system .* this is Windows/)]);
+    expect(existsSync(pidFile)).toBe(false);
+  });
+
+  it('on "macOS" stop ends the daemon as soon as it is gone and exits 0', async () => {
+    const pidFile = join(mkdtempSync(join(dir, 'xd-darwin-')), 'sleeper.pid');
+    const start = xDaemon({ platform: 'darwin' }, 'start', '--pidfile', pidFile, '--', 'sleep', '600');
+    expect(await start.exit(20_000), start.stderr).toEqual({ code: 0, signal: null });
+    const pid = Number(readFileSync(pidFile, 'latin1'));
+    expect(isAlive(pid)).toBe(true);
+    const began = performance.now();
+    const stop = xDaemon({ platform: 'darwin' }, 'stop', '--pidfile', pidFile, '--timeout', '20');
+    expect(await stop.exit(30_000), stop.stderr).toEqual({ code: 0, signal: null });
+    // Well before --timeout: stop saw the daemon go instead of waiting the timeout out.
+    expect(performance.now() - began).toBeLessThan(10_000);
+    expect(isAlive(pid)).toBe(false);
   });
 });
