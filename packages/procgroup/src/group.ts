@@ -2,7 +2,7 @@ import { spawn, type ChildProcess, type SpawnOptions, type StdioOptions } from '
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import { debuglog } from 'node:util';
-import { signalNumber, type SignalLike } from '@x/sys';
+import { signalNumber, UnsupportedPlatformError, type SignalLike } from '@x/sys';
 import { CgroupLeaf, cgroupUnavailable, killCgroup } from './cgroup.js';
 import { ProcGroupError } from './errors.js';
 import { groupExists, liveMembers, stillMember } from './members.js';
@@ -477,5 +477,7 @@ function signalQuietly(pid: number, signal: number): void {
  * process is SIGKILLed. Linux and macOS; containment 'cgroup' is Linux only.
  */
 export function spawnGroup(command: string, args: readonly string[] = [], options: SpawnGroupOptions = {}): ProcessGroup {
+  // Windows has no sessions or process groups to put a command in, nor kill(-pgid) to end one.
+  if (process.platform === 'win32') throw new UnsupportedPlatformError('spawnGroup (process groups)', 'Linux or macOS');
   return new ProcessGroup(command, args, options);
 }
