@@ -147,7 +147,7 @@ async function runParent(options: Resolved): Promise<never> {
     if (stderrFd !== undefined && stderrFd !== stdoutFd) opened.push(stderrFd);
     if (options.pidFile !== undefined) pidFile = await acquireOrRunning(options.pidFile, false);
     if (options.capture) {
-      const { pipe } = await loadSys();
+      const { pipe } = loadSys();
       capture = [pipe(), pipe()];
     }
     opened.push(...(capture?.flat() ?? []));
@@ -369,7 +369,7 @@ function notifyQuietly(state: Record<string, string | number>): void {
  */
 async function runForeground(options: Resolved, systemd: boolean): Promise<Daemon> {
   // ready() and fail() notify synchronously.
-  if (systemd) await loadSys();
+  if (systemd) loadSys();
   const pidFile = options.pidFile === undefined ? undefined : await acquireOrRunning(options.pidFile, true);
   try {
     if (options.explicit.cwd) process.chdir(options.cwd);

@@ -1,8 +1,5 @@
 import { constants } from 'node:os';
-import { loadSys, sysIfLoaded } from './sys.js';
-
-// notify() is synchronous and needs @x/sys: load it now when there is a socket to talk to.
-if ((process.env.NOTIFY_SOCKET ?? '') !== '') await loadSys();
+import { loadSys } from './sys.js';
 
 let claimed: string | undefined;
 
@@ -54,8 +51,6 @@ export function notify(state: string | Readonly<Record<string, string | number>>
   if (text.length === 0) throw new TypeError('notify() needs at least one KEY=VALUE');
   if (claimed === undefined && notifySocketIsOurs()) claimNotifySocket();
   if (claimed === undefined) return false;
-  const sys = sysIfLoaded();
-  if (sys === undefined) throw new Error('NOTIFY_SOCKET was set after @x/daemon was loaded: set it before, or call daemonize() first');
-  sys.sendUnixDatagram(claimed, Buffer.from(text));
+  loadSys().sendUnixDatagram(claimed, Buffer.from(text));
   return true;
 }

@@ -8,7 +8,7 @@ export const forkable = process.platform === 'linux' || process.platform === 'da
 // Without /proc (macOS, or Linux without it mounted) the session comes from getsid(), through @x/sys,
 // loaded here, before any check. Linux with /proc does without it (most of the import cost), and so
 // does a platform where daemonize() cannot fork anyway.
-const sys = !forkable || (process.platform === 'linux' && statOf('self') !== undefined) ? undefined : await loadSys();
+const sys = !forkable || (process.platform === 'linux' && statOf('self') !== undefined) ? undefined : loadSys();
 
 export const MARKER = 'X_DAEMON_STAGE';
 /** Set by the sh session leader to its own pid: the session the daemon the marker is for runs in. */
