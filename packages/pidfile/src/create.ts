@@ -1,7 +1,7 @@
 import { constants, fstatSync, linkSync, openSync, readdirSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { debuglog } from 'node:util';
-import { flock, renameNoReplace } from '@x/sys';
+import { flock, processState, renameNoReplace } from '@x/sys';
 import { closeQuietly, stillNamed } from './file.js';
 import { writeContent } from './held.js';
 
@@ -26,12 +26,16 @@ export function temporaryName(path: string): string {
  * real name, under a hidden temporary name beside the target. The file is later renamed (not linked)
  * into place, so the holder's fd names the PID file itself in /proc/PID/fd and lsof.
  */
-export function createFresh(path: string, pid: number, mode: number, sync: boolean): Fresh {
+export function createFresh(path: string, pid: number, mode: number, sync: boolean): Fresh | undefined {
   const temporary = temporaryName(path);
   const fresh: Fresh = { fd: openSync(temporary, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode), temporary };
   try {
-    // Locked first: an unlocked temporary is one whose creator died, which sweepTemporaries() removes.
-    if (!flock(fresh.fd, 'exclusive')) throw new Error('a brand-new file was already locked');
+    // Locked first. Should a sweeper have locked it in between (it only sweeps temporaries of dead
+    // creators, so only if our pid was reused), let it have the file and look again.
+    if (!flock(fresh.fd, 'exclusive')) {
+      closeQuietly(fresh.fd);
+      return undefined;
+    }
     writeContent(path, fresh.fd, pid, false, sync);
   } catch (error) {
     discard(fresh);
@@ -41,8 +45,9 @@ export function createFresh(path: string, pid: number, mode: number, sync: boole
 }
 
 /**
- * Removes temporaries of `path` left by creators that died before renaming them into place: those
- * whose lock is free. Run after taking over a stale file, the sign that such a crash happened.
+ * Removes temporaries of `path` left by creators that died before renaming them into place: those whose
+ * creator (the pid in the name) is gone and whose lock is free. Run after taking over a stale file, the
+ * sign that such a crash happened. A live creator's temporary is never touched, even before it is locked.
  */
 export function sweepTemporaries(path: string): void {
   const prefix = temporaryPrefix(path);
@@ -53,6 +58,8 @@ export function sweepTemporaries(path: string): void {
     return;
   }
   for (const name of names) {
+    const creator = Number(name.slice(prefix.length).split('.')[0]);
+    if (!Number.isInteger(creator) || creator <= 0 || processState(creator) !== 'gone') continue;
     const temporary = join(dirname(path), name);
     let fd: number;
     try {

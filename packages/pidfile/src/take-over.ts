@@ -27,7 +27,7 @@ function lockedBy(fd: number): Attempt {
 }
 
 export function tryFlock(path: string, pid: number, mode: number, sync: boolean): Attempt {
-  let fresh: Fresh;
+  let fresh: Fresh | undefined;
   try {
     fresh = createFresh(path, pid, mode, sync);
   } catch (error) {
@@ -36,6 +36,7 @@ export function tryFlock(path: string, pid: number, mode: number, sync: boolean)
     if (code === 'EACCES' || code === 'EPERM') return inPlace(path, pid, undefined, sync);
     throw error instanceof PidFileError ? error : openError(path, error);
   }
+  if (fresh === undefined) return { retry: 'our new file was taken by a sweeper' };
   // The stale file we lock to take it over; always closed before returning, whatever happens.
   let existing: number | undefined;
   try {

@@ -199,6 +199,20 @@ describe('bad places and hand-offs', () => {
     expect(readdirSync(dirname(path)).filter((name) => name.startsWith('.'))).toEqual([]);
   });
 
+  it('a takeover sweeps temporaries of dead creators only, never a live one\'s', async () => {
+    const path = fresh();
+    const base = path.slice(dirname(path).length + 1);
+    const dead = join(dirname(path), `.${base}.4194303.abc.tmp`);
+    const live = join(dirname(path), `.${base}.${process.pid}.def.tmp`);
+    writeFileSync(dead, '');
+    writeFileSync(live, '');
+    writeFileSync(path, '4194303\n');
+    const file = await acquire(path);
+    file.release();
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+  });
+
   it('failed acquires leave no fd open, and a later acquire in the same process works', async () => {
     const openFds = () => readdirSync('/proc/self/fd').length;
     const path = fresh();
