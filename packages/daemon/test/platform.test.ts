@@ -22,7 +22,10 @@ function marked(needle: Buffer): number[] {
     if (!/^\d+$/.test(name)) continue;
     try {
       if (!Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${name}/environ`)]).includes(needle)) continue;
-      if (readFileSync(`/proc/${name}/cmdline`, 'latin1').includes('platform-daemonize.mjs') && isAlive(Number(name))) found.push(Number(name));
+      const command = readFileSync(`/proc/${name}/cmdline`, 'latin1');
+      // Not the simulation's own wrapper (sh -c 'mount ... /proc && exec node ...'), nor the copy of it
+      // that runs mount: they carry the same environment and name the program too.
+      if (command.includes('platform-daemonize.mjs') && !command.includes('mount -t tmpfs') && isAlive(Number(name))) found.push(Number(name));
     } catch {
       // Gone while we looked.
     }

@@ -21,7 +21,8 @@ const cmdline = (pid: number) => {
 function watchTree(root: number): { seen: Set<number>; stop: () => void } {
   const seen = new Set<number>();
   const look = () => {
-    for (const pid of descendantsOf(root)) if (cmdline(pid).includes('platform-forked.mjs')) seen.add(pid);
+    // Not the simulation's own wrapper (sh -c 'mount ... /proc && exec node ...') or its copy running mount.
+    for (const pid of descendantsOf(root)) if (cmdline(pid).includes('platform-forked.mjs') && !cmdline(pid).includes('mount -t tmpfs')) seen.add(pid);
   };
   const timer = setInterval(look, 10);
   look();
