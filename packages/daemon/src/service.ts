@@ -6,8 +6,6 @@ import { read, type PidFile } from '@x/pidfile';
 import {
   bindUnixDatagram,
   close,
-  pidfdOpen,
-  pidfdSendSignal,
   readProcStat,
   receiveUnixDatagram,
   sendUnixDatagram,
@@ -21,7 +19,7 @@ import { launch } from './launch.js';
 import { claimNotifySocket, notifySocketIsOurs } from './notify.js';
 import { readRecord, removeRecord, writeRecord, bootId, type DaemonRecord } from './record.js';
 import { readReports } from './reports.js';
-import { endTree, membersOf, startTicksOf, type Tree } from './tree.js';
+import { endTree, membersOf, signalExact, startTicksOf, type Tree } from './tree.js';
 
 const linux = process.platform === 'linux';
 const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_CLOEXEC = 0 } = constants as typeof constants & { O_CLOEXEC?: number };
@@ -150,31 +148,10 @@ function removeFiles(path: string, pid: number | undefined): void {
 async function stopOne(pid: number, timeout: number): Promise<{ killed: boolean; gone: boolean }> {
   const startTicks = startTicksOf(pid);
   if (startTicks === undefined) return { killed: false, gone: true };
-  const send = (signal: NodeJS.Signals) => {
-    if (!linux) {
-      try {
-        process.kill(pid, signal);
-      } catch {
-        // Gone since the last look: nothing left to stop.
-      }
-      return;
-    }
-    let pidfd: number;
-    try {
-      pidfd = pidfdOpen(pid);
-    } catch {
-      return;
-    }
-    try {
-      if (startTicksOf(pid) === startTicks) pidfdSendSignal(pidfd, signal);
-    } finally {
-      close(pidfd);
-    }
-  };
   const gone = () => startTicksOf(pid) !== startTicks;
-  send('SIGTERM');
+  signalExact(pid, startTicks, 'SIGTERM');
   if (await until(gone, timeout)) return { killed: false, gone: true };
-  send('SIGKILL');
+  signalExact(pid, startTicks, 'SIGKILL');
   return { killed: true, gone: await until(gone, 5000) };
 }
 

@@ -61,8 +61,19 @@ export function membersOf(tree: Tree, options: { adopter?: number; exclude?: num
   return [...found.values()];
 }
 
-/** Sends `signal` to one process through a pidfd, after checking it is still the process seen. */
-function signalExact(pid: number, startTicks: number, signal: NodeJS.Signals): void {
+/**
+ * Sends `signal` to one process through a pidfd, after checking it is still the process seen. Without
+ * /proc and pidfds (off Linux) it is a plain kill(), quiet if the process is gone.
+ */
+export function signalExact(pid: number, startTicks: number, signal: NodeJS.Signals): void {
+  if (!linux) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone since the last look.
+    }
+    return;
+  }
   let pidfd: number;
   try {
     pidfd = pidfdOpen(pid);

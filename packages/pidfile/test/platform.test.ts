@@ -18,23 +18,12 @@ async function run(platform: 'darwin' | 'win32'): Promise<Record<string, unknown
 }
 
 describe.runIf(mountNamespaces.ok)('@x/pidfile off Linux (simulated)', () => {
-  it('on "macOS" the whole cycle works with flock, judged by pid alone', async () => {
-    expect(await run('darwin')).toEqual({
-      acquire: 'flock',
-      read: 'running',
-      'second acquire': 'ERR_PIDFILE_LOCKED',
-      'signal self': 'ERR_PIDFILE_UNSAFE_PID',
-      'child holds': 'held',
-      'read child': 'running',
-      'signal child': true,
-      'read after': 'absent',
-      release: 'absent',
-    });
-  });
-
-  it('on "Windows" the whole cycle works with O_EXCL creation', async () => {
-    expect(await run('win32')).toEqual({
-      acquire: 'create',
+  it.each([
+    ['macOS', 'darwin', 'flock'],
+    ['Windows', 'win32', 'create'],
+  ] as const)('on "%s" the whole cycle works (locking: %s)', async (_name, platform, locking) => {
+    expect(await run(platform)).toEqual({
+      acquire: locking,
       read: 'running',
       'second acquire': 'ERR_PIDFILE_LOCKED',
       'signal self': 'ERR_PIDFILE_UNSAFE_PID',
