@@ -1,4 +1,4 @@
-import { constants } from 'node:os';
+import { signalExitCode } from '@x/sys';
 import { onExit } from 'signal-exit';
 
 /** What releaseOnExit needs of a held PID file. */
@@ -29,7 +29,7 @@ function releaseAll(_code: number | null | undefined, signal: NodeJS.Signals | n
     }
   }
   // PID 1 has no default action for signals, so the re-raised one would be ignored: exit as it would have.
-  if (signal !== null && process.pid === 1) setImmediate(() => process.exit(128 + constants.signals[signal]));
+  if (signal !== null && process.pid === 1) setImmediate(() => process.exit(signalExitCode(signal)));
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import { constants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { signalExitCode } from '@x/sys';
 import { ReaperError } from './errors.js';
 import { mainThreadChildren } from './spawned.js';
 import type { Reaper } from './reap.js';
@@ -95,7 +95,7 @@ export async function supervise(start: () => ChildProcess, reaper: Reaper, optio
       else child.once('exit', (exitCode, exitSignal) => { resolve([exitCode, exitSignal]); });
     });
     running = false;
-    let status = signal === null ? (code ?? 1) : 128 + constants.signals[signal];
+    let status = signal === null ? (code ?? 1) : signalExitCode(signal);
     if (options.remap?.includes(status) === true) status = 0;
     if (options.waitAll === true) {
       // Adopted descendants: wait until the reaper has collected the last of them.

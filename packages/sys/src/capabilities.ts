@@ -1,7 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { ownCgroup } from './cgroup.js';
+import { cgroupKillSupport } from './cgroup-kill.js';
 import { close } from './fd.js';
 import { pidfdOpen } from './pidfd.js';
 import { getParentDeathSignal, isChildSubreaper } from './prctl.js';
@@ -42,27 +40,8 @@ function probe(feature: () => string): Capability {
 }
 
 function cgroupKill(): Capability {
-  if (process.platform !== 'linux') return no(`Linux only (this is ${process.platform})`);
-  let location;
-  try {
-    location = ownCgroup();
-  } catch (error) {
-    return no(`cannot read /proc/self/cgroup or mountinfo: ${reason(error)}`);
-  }
-  if (location === undefined) return no('no cgroup v2 hierarchy is mounted (cgroup v1 only)');
-  if (location.readOnly) return no(`cgroup2 at ${location.mountPoint} is mounted read-only`);
-  const probeDir = join(location.directory, `x-probe-${process.pid}`);
-  try {
-    mkdirSync(probeDir);
-  } catch (error) {
-    return no(`cannot create a cgroup under ${location.directory}: ${reason(error)}`);
-  }
-  try {
-    if (!existsSync(join(probeDir, 'cgroup.kill'))) return no('kernel has no cgroup.kill (needs Linux >= 5.14)');
-    return yes(`under ${location.directory}`);
-  } finally {
-    rmdirSync(probeDir);
-  }
+  const support = cgroupKillSupport();
+  return 'reason' in support ? no(support.reason) : yes(`under ${support.directory}`);
 }
 
 function pidNamespaces(): Promise<Capability> {

@@ -41,3 +41,13 @@ export function signalNumber(signal: SignalLike): number {
 export function signalName(signal: SignalLike): NodeJS.Signals | undefined {
   return byNumber.get(signalNumber(signal));
 }
+
+/**
+ * The exit code a shell (and an init such as tini) reports for a process ended by `signal`: 128 plus
+ * its number, so SIGTERM gives 143. Throws InvalidSignalError for an unknown signal.
+ */
+export function signalExitCode(signal: SignalLike): number {
+  const number = signalNumber(signal);
+  if (number === 0) throw new InvalidSignalError(signal);
+  return 128 + number;
+}

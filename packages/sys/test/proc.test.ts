@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { capabilities, childrenOf, descendantsOf, ownCgroup, processState, readProcStat, startDateOf, startTimeOf, type Capability } from '@x/sys';
+import { capabilities, cgroupKillSupport, childrenOf, descendantsOf, ownCgroup, processState, readProcStat, startDateOf, startTimeOf, type Capability } from '@x/sys';
 import { descendantsOf as scannedDescendants, groupOf, isRoot, parentOf, requirement, scratchDir, startFixture, stateOf, waitFor } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
 
@@ -68,6 +68,21 @@ describe('capabilities', () => {
     expect(found.childrenLists.supported).toBe(existsSync(`/proc/self/task/${process.pid}/children`));
     expect(found.pidNamespaces.supported).toBe(true);
     expect(found.cgroupKill.supported).toBe(ownCgroup() !== undefined);
+  });
+
+  it.runIf(isRoot.ok)('offers as the place for new leaves a cgroup that lists this process and makes leaves with cgroup.kill', () => {
+    const support = cgroupKillSupport();
+    if ('reason' in support) throw new Error(`expected cgroup.kill support as root with cgroup v2: ${support.reason}`);
+    expect(readFileSync(join(support.directory, 'cgroup.procs'), 'utf8').split('\n')).toContain(String(process.pid));
+    const leaf = join(support.directory, `x-test-leaf-${process.pid}`);
+    mkdirSync(leaf);
+    try {
+      expect(existsSync(join(leaf, 'cgroup.kill'))).toBe(true);
+    } finally {
+      rmdirSync(leaf);
+    }
+    // Probed once: a second call answers without making another probe leaf.
+    expect(cgroupKillSupport()).toBe(support);
   });
 });
 
