@@ -2,22 +2,26 @@ import { constants } from 'node:os';
 
 /**
  * A failed system call, shaped like Node's own system errors: `code` ('ESRCH'), `errno` (negative,
- * as in Node: `-os.constants.errno.ESRCH`), `syscall`, and the message `"<syscall> <CODE>"`.
+ * as in Node: `-os.constants.errno.ESRCH`), `syscall`, and the message `"<syscall> <CODE>"`, followed by
+ * the file it was about (`path`, and `dest` for a rename) when there is one.
  */
 export class SystemError extends Error {
   readonly code: string;
   readonly errno: number;
   readonly syscall: string;
   readonly path?: string;
+  readonly dest?: string;
 
-  constructor(errno: number, syscall: string, path?: string) {
+  constructor(errno: number, syscall: string, path?: string, dest?: string) {
     const positive = Math.abs(errno);
     const code = errnoName(positive);
-    super(path === undefined ? `${syscall} ${code}` : `${syscall} ${code} '${path}'`);
+    const subject = path === undefined ? '' : dest === undefined ? ` '${path}'` : ` '${path}' -> '${dest}'`;
+    super(`${syscall} ${code}${subject}`);
     this.code = code;
     this.errno = -positive;
     this.syscall = syscall;
     if (path !== undefined) this.path = path;
+    if (dest !== undefined) this.dest = dest;
   }
 }
 

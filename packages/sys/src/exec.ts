@@ -1,9 +1,10 @@
+import { constants } from 'node:os';
 import { check } from './call.js';
 import { libc } from './libc.js';
 import { requirePosix } from './platform.js';
 
 // Node ignores these; an ignored disposition survives exec, so the new program would inherit it.
-const IGNORED_BY_NODE = [13 /* SIGPIPE */, 25 /* SIGXFSZ */];
+const IGNORED_BY_NODE = [constants.signals.SIGPIPE, constants.signals.SIGXFSZ];
 const FD_CLOEXEC = 1;
 const STDIO = [0, 1, 2];
 
@@ -32,7 +33,7 @@ export function execvp(file: string, args: readonly string[] = []): never {
     if (flags >= 0) c.setFdFlags(fd, flags & ~FD_CLOEXEC);
   });
   try {
-    check('execvp', () => c.execvp(file, [file, ...args, null]));
+    check('execvp', () => c.execvp(file, [file, ...args, null]), file);
   } finally {
     // Only reached when exec failed: this process goes on as Node, so put Node's setup back.
     STDIO.forEach((fd, index) => {

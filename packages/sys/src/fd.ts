@@ -44,7 +44,7 @@ const AT_SYMLINK_FOLLOW = 0x400;
 export function linkOpenFile(fd: number, path: string): void {
   requireLinux('linkat');
   if (!Number.isInteger(fd) || fd < 0) throw new RangeError(`linkOpenFile needs an open file descriptor, got ${fd}`);
-  check('linkat', () => libc().linkat(`/proc/self/fd/${fd}`, path, AT_SYMLINK_FOLLOW));
+  check('linkat', () => libc().linkat(`/proc/self/fd/${fd}`, path, AT_SYMLINK_FOLLOW), path);
 }
 
 const RENAME_NOREPLACE = 1;
@@ -56,5 +56,5 @@ const RENAME_NOREPLACE = 1;
  */
 export function renameNoReplace(from: string, to: string): void {
   requireLinux('renameat2');
-  check('renameat2', () => libc().renameat2(from, to, RENAME_NOREPLACE));
+  check('renameat2', () => libc().renameat2(from, to, RENAME_NOREPLACE), from, to);
 }

@@ -10,7 +10,7 @@ const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const MSG_DONTWAIT = 0x40;
 const MSG_NOSIGNAL = 0x4000;
-const { EAGAIN } = constants.errno;
+const { EAGAIN, EINTR } = constants.errno;
 /** sun_path holds 108 bytes on Linux. */
 const PATH_MAX = 108;
 
@@ -38,7 +38,7 @@ export function sendUnixDatagram(path: string, data: Uint8Array): void {
   const c = libc();
   const fd = check('socket', () => c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   try {
-    check('sendto', () => c.sendto(fd, data, data.length, MSG_NOSIGNAL, address, address.length));
+    check('sendto', () => c.sendto(fd, data, data.length, MSG_NOSIGNAL, address, address.length), path);
   } finally {
     c.close(fd);
   }
@@ -54,7 +54,7 @@ export function bindUnixDatagram(path: string): number {
   const c = libc();
   const fd = check('socket', () => c.socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   try {
-    check('bind', () => c.bind(fd, address, address.length));
+    check('bind', () => c.bind(fd, address, address.length), path);
   } catch (error) {
     c.close(fd);
     throw error;
@@ -71,6 +71,6 @@ export function receiveUnixDatagram(fd: number, maxLength = 4096): Buffer | unde
     if (length >= 0) return buffer.subarray(0, length);
     const errno = c.errno();
     if (errno === EAGAIN) return undefined;
-    if (errno !== 4) throw new SystemError(errno, 'recv');
+    if (errno !== EINTR) throw new SystemError(errno, 'recv');
   }
 }

@@ -1,5 +1,8 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { flock, SystemError, UnsupportedPlatformError, XError } from '@x/sys';
+import { flock, renameNoReplace, SystemError, UnsupportedPlatformError, XError } from '@x/sys';
 import { describe, expect, it } from 'vitest';
 
 describe('one error family', () => {
@@ -27,5 +30,20 @@ describe('one error family', () => {
     expect(error).toBeInstanceOf(SystemError);
     expect(error).toMatchObject({ name: 'SystemError', code: 'EBADF', syscall: 'flock', message: 'flock EBADF' });
     expect(Object.keys(error as object)).not.toContain('name');
+  });
+
+  it('system errors about files name the file, as Node\'s fs errors do', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'x-errors-'));
+    try {
+      const [from, to] = [join(directory, 'a'), join(directory, 'b')];
+      writeFileSync(from, '');
+      writeFileSync(to, '');
+      expect(() => { renameNoReplace(from, to); }).toThrow(
+        expect.objectContaining({ code: 'EEXIST', syscall: 'renameat2', path: from, dest: to, message: `renameat2 EEXIST '${from}' -> '${to}'` }),
+      );
+      expect(readdirSync(directory).sort()).toEqual(['a', 'b']);
+    } finally {
+      rmSync(directory, { recursive: true });
+    }
   });
 });

@@ -262,7 +262,7 @@ describe('execvp', () => {
   it('replaces the process in place with default SIGPIPE, and throws ENOENT for a missing program', async () => {
     // SigIgn is the kernel's bitmask of ignored signals; bit 12 is SIGPIPE (13).
     const program = startFixture(fixture('exec.mjs'), ['echo $$; grep SigIgn /proc/$$/status']);
-    expect(await program.nextLine()).toBe('ENOENT execvp');
+    expect(await program.nextLine()).toBe("ENOENT execvp x-no-such-program-anywhere: execvp ENOENT 'x-no-such-program-anywhere'");
     expect(Number(await program.nextLine())).toBe(program.pid);
     const ignored = BigInt(`0x${(await program.nextLine()).split(/\s+/)[1] ?? ''}`);
     expect(ignored & (1n << 12n)).toBe(0n);
