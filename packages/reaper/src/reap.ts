@@ -2,25 +2,15 @@ import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import { isChildSubreaper, peekEndedChild, readProcStat, setChildSubreaper, waitpid, type WaitResult } from '@x/sys';
+import { resolveOptions, type ReapOptions, type ResolvedReapOptions } from './options.js';
 import { mainThreadChildren, spawnedByNode, trackSpawns } from './spawned.js';
+
+export type { ReapOptions } from './options.js';
 
 const debug = debuglog('x:reaper');
 
 /** A child that was reaped: its pid, and its exit code or terminating signal. */
 export type Reaped = WaitResult;
-
-export interface ReapOptions {
-  /** Become a child subreaper first, so orphaned descendants are adopted by this process (Linux). */
-  subreaper?: boolean;
-  /** Reap even when this process is neither PID 1 nor a subreaper (its only adoptees are its own). */
-  disablePid1Check?: boolean;
-  /** Which children: -1 any (default), a pid for that one only, or -pgid for the members of one group. */
-  pid?: number;
-  /** Ms between safety sweeps that catch coalesced or missed SIGCHLDs (default 1000, at least 100). */
-  interval?: number;
-  /** Notifications kept for a slow async-iterator consumer; older ones are dropped past it (default 1024). */
-  bufferSize?: number;
-}
 
 interface Waiter {
   resolve: (result: IteratorResult<Reaped>) => void;
@@ -58,9 +48,11 @@ export class Reaper extends EventEmitter<{ reap: [Reaped]; error: [Error] }> imp
     }).unref();
   };
 
-  constructor(private readonly options: ReapOptions) {
+  private readonly options: ResolvedReapOptions;
+
+  constructor(options: ReapOptions) {
     super();
-    const { interval = 1000 } = options;
+    this.options = resolveOptions(options);
     if (process.platform !== 'linux') {
       this.active = false;
       this.reason = `reaping adopted children needs Linux (this is ${process.platform}): only there does a process adopt orphans as a subreaper`;
@@ -77,8 +69,7 @@ export class Reaper extends EventEmitter<{ reap: [Reaped]; error: [Error] }> imp
       return;
     }
     const pid1 = process.pid === 1;
-    const disabled = options.disablePid1Check === true;
-    if (!pid1 && !disabled && options.subreaper !== true && !isChildSubreaper()) {
+    if (!pid1 && !this.options.disablePid1Check && !this.options.subreaper && !isChildSubreaper()) {
       this.active = false;
       this.reason = 'not PID 1 and not a subreaper: orphans are not adopted by this process, so there is nothing to reap (pass { subreaper: true })';
       debug('inactive: %s', this.reason);
@@ -97,14 +88,14 @@ export class Reaper extends EventEmitter<{ reap: [Reaped]; error: [Error] }> imp
       process.nextTick(() => this.emit('error', error as Error));
       return;
     }
-    if (options.subreaper === true) setChildSubreaper(true);
+    if (this.options.subreaper) setChildSubreaper(true);
     this.active = true;
     this.reason = pid1 ? 'running as PID 1' : isChildSubreaper() ? 'running as a child subreaper' : 'PID 1 check disabled';
     trackSpawns(existing);
     process.on('SIGCHLD', this.onSigchld);
     this.timer = setInterval(() => {
       this.sweepInBackground();
-    }, Math.max(100, interval)).unref();
+    }, this.options.interval).unref();
     debug('reaping (%s)', this.reason);
     // Next tick: a failure is an 'error' event, which the caller can only hear once reap() has returned.
     process.nextTick(() => {
@@ -146,7 +137,7 @@ export class Reaper extends EventEmitter<{ reap: [Reaped]; error: [Error] }> imp
   }
 
   private mayReap(pid: number): boolean {
-    const { pid: only = -1 } = this.options;
+    const { pid: only } = this.options;
     if (spawnedByNode(pid)) return false;
     if (only > 0) return pid === only;
     if (only < -1) return readProcStat(pid)?.pgid === -only;
@@ -187,7 +178,7 @@ export class Reaper extends EventEmitter<{ reap: [Reaped]; error: [Error] }> imp
     // Queue only for iterators; listeners already heard about it.
     if (this.iterating === 0) return;
     this.queue.push(result);
-    if (this.queue.length > (this.options.bufferSize ?? 1024)) {
+    if (this.queue.length > this.options.bufferSize) {
       this.queue.shift();
       this.dropped += 1;
     }
