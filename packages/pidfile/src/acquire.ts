@@ -1,41 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { debuglog } from 'node:util';
-import { isValidPid } from './content.js';
 import { PidFileError, PidFileLockedError } from './errors.js';
-import { hold, type Locking, type PidFile } from './held.js';
+import { hold, type PidFile } from './held.js';
+import { resolveAcquireOptions, type AcquireOptions } from './options.js';
 import { tryCreate, tryFlock } from './take-over.js';
 
-export type { Locking, PidFile } from './held.js';
+export type { PidFile } from './held.js';
+export type { AcquireOptions, Locking } from './options.js';
 
 const debug = debuglog('x:pidfile');
-
-export interface AcquireOptions {
-  /** The pid to write (default: this process). */
-  pid?: number;
-  /** Wait up to this many ms for a live owner to go away (default 0: fail at once with ERR_PIDFILE_LOCKED). */
-  wait?: number;
-  /** Cancels waiting; the promise rejects with the signal's reason. */
-  signal?: AbortSignal;
-  /** Create missing parent directories (mode 0o755). Default false. */
-  createDirectory?: boolean;
-  /** File mode of a new PID file (default 0o644, minus the umask). */
-  mode?: number;
-  /** Remove the file when this process exits normally or by SIGINT/SIGTERM/SIGHUP (default true). */
-  removeOnExit?: boolean;
-  /**
-   * 'flock' (default where @x/sys can call flock: Linux, macOS): the lock is the kernel's and dies with
-   * its owner. 'create': O_EXCL creation plus pid and start-time checks, for platforms without flock.
-   */
-  locking?: Locking;
-  /**
-   * fsync the file before it appears at `path` (default false). Readers never see partial content either
-   * way; this only matters for the bytes surviving a power loss, after which every PID file is stale.
-   */
-  sync?: boolean;
-}
-
-const defaultLocking = (): Locking => (process.platform === 'linux' || process.platform === 'darwin' ? 'flock' : 'create');
 
 /**
  * Takes the PID file at `path`: creates it (never through a symlink) holding `"<pid>\n"`, and keeps an
@@ -47,13 +21,7 @@ const defaultLocking = (): Locking => (process.platform === 'linux' || process.p
  * place (or renamed over a stale one), so a reader never sees a half-written PID file.
  */
 export async function acquire(path: string, options: AcquireOptions = {}): Promise<PidFile> {
-  const { pid = process.pid, wait = 0, signal, createDirectory = false, mode = 0o644, removeOnExit = true, sync = false } = options;
-  const locking = options.locking ?? defaultLocking();
-  if (typeof path !== 'string' || path.length === 0 || path.includes('\0')) {
-    throw new TypeError('acquire(path) needs a non-empty file path without NUL bytes');
-  }
-  if (!isValidPid(pid)) throw new RangeError(`pid must be a positive integer no larger than pid_max, got ${pid}`);
-  if (!Number.isFinite(wait) || wait < 0) throw new RangeError(`wait must be a number of ms >= 0, got ${wait}`);
+  const { pid, wait, signal, createDirectory, mode, removeOnExit, locking, sync } = resolveAcquireOptions(path, options);
   signal?.throwIfAborted();
   if (createDirectory) mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
 

@@ -1,15 +1,10 @@
 import { flock } from '@x/sys';
-import { isValidPid } from './content.js';
 import { PidFileError, PidFileLockedError } from './errors.js';
 import { stillNamed } from './file.js';
 import { Held, pidIn, type PidFile } from './held.js';
+import { resolveAdoptOptions, type AdoptOptions } from './options.js';
 
-export interface AdoptOptions {
-  /** The pid to write (default: this process). */
-  pid?: number;
-  /** Remove the file when this process exits (default true). */
-  removeOnExit?: boolean;
-}
+export type { AdoptOptions } from './options.js';
 
 /**
  * Takes over a PID file whose locked file this process inherited as `fd` — the hand-over from a parent
@@ -18,8 +13,7 @@ export interface AdoptOptions {
  * lapses on the way: the open file, with its lock, was passed along.
  */
 export function adopt(path: string, fd: number, options: AdoptOptions = {}): PidFile {
-  const { pid = process.pid, removeOnExit = true } = options;
-  if (!isValidPid(pid)) throw new RangeError(`pid must be a positive integer no larger than pid_max, got ${pid}`);
+  const { pid, removeOnExit } = resolveAdoptOptions(options);
   let named: boolean;
   try {
     named = stillNamed(path, fd);

@@ -7,7 +7,9 @@ import { closeQuietly, names, readHead } from './file.js';
 
 const debug = debuglog('x:pidfile');
 
-export type Locking = 'flock' | 'create';
+import type { Locking } from './options.js';
+
+export type { Locking };
 
 /** A held PID file. */
 export interface PidFile extends AsyncDisposable, Disposable {

@@ -4,7 +4,7 @@ import { PidFileError } from './errors.js';
 import { closeQuietly, openForReading, readHead } from './file.js';
 import { viewLock, type LockView } from './locks.js';
 import { identify } from './owner.js';
-import type { Locking } from './held.js';
+import { resolveReadOptions, type Locking, type ReadOptions } from './options.js';
 
 export type StaleReason = 'unlocked' | 'gone' | 'zombie' | 'reused' | 'invalid';
 
@@ -28,10 +28,7 @@ export type PidFileStatus =
       readonly locked: boolean | undefined;
     };
 
-export interface ReadOptions {
-  /** How the file is locked (default 'flock'); 'create' files carry no lock, only their pid is checked. */
-  locking?: Locking;
-}
+export type { ReadOptions } from './options.js';
 
 /**
  * Tells whether the PID file at `path` belongs to a running process, without disturbing a concurrent
@@ -48,7 +45,7 @@ export interface ReadOptions {
  * Throws ERR_PIDFILE_SYMLINK for a symlink and ERR_PIDFILE_NOT_A_FILE for anything but a regular file.
  */
 export function read(path: string, options: ReadOptions = {}): PidFileStatus {
-  const locking = options.locking ?? 'flock';
+  const { locking } = resolveReadOptions(options);
   let fd: number;
   try {
     fd = openForReading(path);

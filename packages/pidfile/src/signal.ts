@@ -1,14 +1,10 @@
 import { close, pidfdOpen, pidfdSendSignal, processState, signalName, signalNumber, type SignalLike } from '@x/sys';
 import { PidFileError } from './errors.js';
 import { poll } from './poll.js';
-import { read, type PidFileStatus, type ReadOptions } from './read.js';
+import { resolveSignalOptions, resolveWaitOptions, type SignalOptions, type WaitOptions } from './options.js';
+import { read, type PidFileStatus } from './read.js';
 
-export interface SignalOptions extends ReadOptions {
-  /** After signalling, wait up to this many ms for the process to be gone (default 0: do not wait). */
-  wait?: number;
-  /** Allow signalling pid 1 (init) when a PID file names it. Default false. */
-  allowPid1?: boolean;
-}
+export type { SignalOptions, WaitOptions } from './options.js';
 
 export interface SignalResult {
   readonly pid: number;
@@ -52,10 +48,9 @@ const running = (status: PidFileStatus): status is Extract<PidFileStatus, { stat
  * `allowPid1`. Throws PidFileNotRunningError (`ERR_PIDFILE_NOT_RUNNING`) when nobody owns the file.
  */
 export async function signal(path: string, sig: SignalLike = 'SIGTERM', options: SignalOptions = {}): Promise<SignalResult> {
-  const { wait = 0, allowPid1 = false } = options;
+  const { wait, allowPid1, locking } = resolveSignalOptions(options);
   const number = signalNumber(sig);
-  if (!Number.isFinite(wait) || wait < 0) throw new RangeError(`wait must be a number of ms >= 0, got ${wait}`);
-  const status = read(path, options);
+  const status = read(path, { locking });
   if (!running(status)) throw new PidFileNotRunningError(status);
   const { pid } = status;
   checkPid(path, pid, allowPid1);
@@ -97,18 +92,11 @@ function pidfdGone(pidfd: number, pid: number): boolean {
   return processState(pid) === 'zombie';
 }
 
-export interface WaitOptions extends ReadOptions {
-  /** Give up after this many ms (default: wait as long as it takes). */
-  timeout?: number;
-  /** Stops waiting; the promise rejects with the signal's reason. */
-  signal?: AbortSignal;
-}
-
 /**
  * Resolves true once the PID file no longer names a running process (absent or stale), or false at the
  * timeout. Polls without ever taking the lock.
  */
 export function waitForExit(path: string, options: WaitOptions = {}): Promise<boolean> {
-  const { timeout = Number.POSITIVE_INFINITY, signal: abort } = options;
-  return poll(() => read(path, options).status !== 'running', timeout, abort);
+  const { timeout, signal: abort, locking } = resolveWaitOptions(options);
+  return poll(() => read(path, { locking }).status !== 'running', timeout, abort);
 }
