@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { debug } from './debug.js';
 import { MAX_TOKEN_LENGTH, readParentEnv, type ParentAddress } from './env.js';
-import { ParentDeathOptionError } from './errors.js';
+import { resolveMonitorOptions, type MonitorOptions } from './options.js';
 import { inheritedParentEnv } from './parent.js';
 import { tokensEqual } from './token.js';
 
@@ -28,19 +28,7 @@ export type ParentDeathReason =
 
 export type OnParentDeath = (reason: ParentDeathReason) => unknown;
 
-export interface MonitorOptions {
-  /**
-   * How long monitor() waits for the parent's token line, in ms: a whole number from 1 to 2^31-1
-   * (default 5000). Past it, monitor() resolves anyway if the parent is connected but silent (its
-   * event loop may be busy) and verifies the token whenever it arrives; a line begun but unfinished
-   * by then presumes the parent dead ('handshake-timeout').
-   */
-  handshakeTimeout?: number;
-  /** Aborting stops monitoring without calling the callback. */
-  signal?: AbortSignal;
-  /** Where to read PARENTDEATH_ADDR and PARENTDEATH_SESSION (default process.env). */
-  env?: NodeJS.ProcessEnv;
-}
+export type { MonitorOptions } from './options.js';
 
 /** A running watch of the parent. */
 export interface Monitor extends Disposable {
@@ -76,17 +64,10 @@ export interface Monitor extends Disposable {
  */
 export async function monitor(onParentDeath: OnParentDeath, options: MonitorOptions = {}): Promise<Monitor | undefined> {
   if (typeof onParentDeath !== 'function') throw new TypeError('monitor(onParentDeath) needs a callback function');
-  const { handshakeTimeout = 5000, signal } = options;
-  // Node runs a longer timer after 1 ms (TimeoutOverflowWarning), which would presume every parent dead.
-  if (!Number.isInteger(handshakeTimeout) || handshakeTimeout < 1 || handshakeTimeout > MAX_TIMEOUT) {
-    throw new ParentDeathOptionError(
-      'handshakeTimeout',
-      `must be a whole number of ms from 1 to ${MAX_TIMEOUT} (about 24.8 days, the longest timer Node runs), got ${String(handshakeTimeout)}`,
-    );
-  }
+  const { handshakeTimeout, signal, env: given } = resolveMonitorOptions(options);
   signal?.throwIfAborted();
   // After this process called beParent() itself, process.env names its own listener; watch the one it inherited.
-  const env = options.env ?? inheritedParentEnv() ?? process.env;
+  const env = given ?? inheritedParentEnv() ?? process.env;
   const parent = readParentEnv(env);
   if (parent === undefined) return undefined;
   // Loaded on first use: importing this package stays cheap for programs that never call monitor().
@@ -95,9 +76,6 @@ export async function monitor(onParentDeath: OnParentDeath, options: MonitorOpti
   await watch.handshake(connect, handshakeTimeout);
   return watch;
 }
-
-/** The longest delay setTimeout honours. */
-const MAX_TIMEOUT = 2 ** 31 - 1;
 
 class Watch implements Monitor {
   readonly addr: string;

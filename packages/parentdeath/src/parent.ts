@@ -2,15 +2,10 @@ import type { Server, Socket } from 'node:net';
 import { debug } from './debug.js';
 import { ADDR_VARIABLE, SESSION_VARIABLE } from './env.js';
 import { ParentDeathOptionError } from './errors.js';
+import { resolveParentOptions, type BeParentOptions } from './options.js';
 import { newToken } from './token.js';
 
-export interface BeParentOptions {
-  /**
-   * Most children watched at once (default 4096). A connection past the cap is closed at once, so that
-   * child presumes its parent dead and cleans up: the failure mode is an early exit, never an orphan.
-   */
-  maxConnections?: number;
-}
+export type { BeParentOptions } from './options.js';
 
 /** The running parent-death listener. */
 export interface ParentInfo {
@@ -62,9 +57,13 @@ export function inheritedParentEnv(): NodeJS.ProcessEnv | undefined {
  */
 export function beParent(options: BeParentOptions = {}): Promise<ParentInfo> {
   if (running !== undefined) return running.info;
-  const maxConnections = options.maxConnections ?? 4096;
-  if (!Number.isInteger(maxConnections) || maxConnections < 1) {
-    return Promise.reject(new ParentDeathOptionError('maxConnections', `must be a positive whole number, got ${String(maxConnections)}`));
+  let maxConnections: number;
+  try {
+    ({ maxConnections } = resolveParentOptions(options));
+  } catch (error) {
+    // Out-of-range options reject the promise rather than throw, as every other failure of beParent() does.
+    if (error instanceof ParentDeathOptionError) return Promise.reject(error);
+    throw error;
   }
   const session = newToken();
   const inherited = { addr: process.env[ADDR_VARIABLE], session: process.env[SESSION_VARIABLE] };
