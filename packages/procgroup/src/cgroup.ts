@@ -1,41 +1,18 @@
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
-import { locateOwnCgroup } from '@x/sys';
+import { cgroupKillSupport } from '@x/sys';
 import { ProcGroupError } from './errors.js';
 
 const debug = debuglog('x:procgroup');
 
 let counter = 0;
 
-/** Where new cgroup leaves go, or why there is no such place. Probed once per process. */
-let probed: { parent: string } | { reason: string } | undefined;
-
-function probe(): { parent: string } | { reason: string } {
-  if (process.platform !== 'linux') return { reason: `cgroups are Linux only (this is ${process.platform})` };
-  const location = locateOwnCgroup(readFileSync('/proc/self/mountinfo', 'utf8'), readFileSync('/proc/self/cgroup', 'utf8'));
-  if ('reason' in location) return location;
-  if (location.readOnly) return { reason: `the cgroup v2 hierarchy at ${location.mountPoint} is mounted read-only` };
-  const test = join(location.directory, `x-procgroup-probe-${process.pid}`);
-  try {
-    mkdirSync(test);
-  } catch (error) {
-    return { reason: `cannot create a cgroup under ${location.directory} (${(error as NodeJS.ErrnoException).code ?? 'error'}); it must be delegated to this user` };
-  }
-  try {
-    if (!existsSync(join(test, 'cgroup.kill'))) return { reason: 'this kernel has no cgroup.kill (Linux >= 5.14 needed)' };
-  } finally {
-    rmdirSync(test);
-  }
-  debug('cgroup leaves go under %s', location.directory);
-  return { parent: location.directory };
-}
-
-/** Undefined when cgroup containment is available here, else why not. */
+/** Undefined when cgroup containment is available here, else why not (probed once per process, by @x/sys). */
 export function cgroupUnavailable(): string | undefined {
-  probed ??= probe();
-  return 'reason' in probed ? probed.reason : undefined;
+  const support = cgroupKillSupport();
+  return 'reason' in support ? support.reason : undefined;
 }
 
 function unreadable(file: string, error: unknown): ProcGroupError {
@@ -51,14 +28,15 @@ export class CgroupLeaf {
   readonly directory: string;
 
   constructor() {
-    probed ??= probe();
-    if ('reason' in probed) throw new ProcGroupError('ERR_PROCGROUP_NO_CGROUP', `containment 'cgroup' is not available: ${probed.reason}; use 'group' or 'auto'`);
-    this.directory = join(probed.parent, `x-procgroup-${process.pid}-${++counter}`);
+    const support = cgroupKillSupport();
+    if ('reason' in support) throw new ProcGroupError('ERR_PROCGROUP_NO_CGROUP', `containment 'cgroup' is not available: ${support.reason}; use 'group' or 'auto'`);
+    this.directory = join(support.directory, `x-procgroup-${process.pid}-${++counter}`);
     try {
       mkdirSync(this.directory);
     } catch (error) {
       throw new ProcGroupError('ERR_PROCGROUP_NO_CGROUP', `cannot create the cgroup ${this.directory}: ${(error as Error).message}`, { cause: error });
     }
+    debug('made the cgroup %s', this.directory);
   }
 
   /**
@@ -115,6 +93,21 @@ export class CgroupLeaf {
     } catch (error) {
       return (error as NodeJS.ErrnoException).code === 'ENOENT';
     }
+  }
+
+  /** Removes the leaf, retrying in the background (unref'd) while the last members' exit is still being accounted (EBUSY). */
+  removeSoon(): void {
+    const attempt = (tries: number) => {
+      if (this.remove()) return;
+      if (tries >= 100) {
+        debug('cgroup %s is still busy after 2 s; left in place', this.directory);
+        return;
+      }
+      setTimeout(() => {
+        attempt(tries + 1);
+      }, 20).unref();
+    };
+    attempt(0);
   }
 }
 

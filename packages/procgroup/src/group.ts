@@ -1,35 +1,19 @@
-import { spawn, type ChildProcess, type SpawnOptions, type StdioOptions } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import type { Writable } from 'node:stream';
 import { debuglog } from 'node:util';
 import { signalNumber, UnsupportedPlatformError, type SignalLike } from '@x/sys';
-import { CgroupLeaf, cgroupUnavailable, killCgroup } from './cgroup.js';
-import { ProcGroupError } from './errors.js';
-import { groupExists, liveMembers, stillMember } from './members.js';
-import { theWatchdog, type Guarded } from './watchdog.js';
+import { CgroupLeaf } from './cgroup.js';
+import { ensureWatchdog, guard } from './die-with-owner.js';
+import { endOn } from './end-on.js';
+import type { ProcGroupError } from './errors.js';
+import { Pause, waitGone, watchForEnd } from './liveness.js';
+import { groupExists, liveMembers } from './members.js';
+import { DEFAULTS, resolveOptions, resolveTerminate, type SpawnGroupOptions, type TerminateOptions } from './options.js';
+import { send } from './send.js';
+import { admit, shimmed } from './shim.js';
 
 const debug = debuglog('x:procgroup');
 const SIGKILL = 9;
-
-export type Containment = 'group' | 'cgroup' | 'auto';
-
-export interface SpawnGroupOptions extends Omit<SpawnOptions, 'detached'> {
-  /**
-   * 'group' (default): a new session and process group led by the command. 'cgroup': that, inside a
-   * fresh cgroup v2 leaf, so that members which leave the group (setsid, setpgid) are still caught.
-   * 'auto': 'cgroup' where a writable cgroup v2 hierarchy with cgroup.kill exists, else 'group'.
-   */
-  containment?: Containment;
-  /** Kill the whole group when this process ends, however it ends (default true). */
-  dieWithOwner?: boolean;
-}
-
-export interface TerminateOptions {
-  /** The first, polite signal (default 'SIGTERM'). */
-  signal?: SignalLike;
-  /** Ms to wait for every member to be gone before SIGKILL (default 5000). */
-  timeout?: number;
-}
 
 /** How a group ended. */
 export interface GroupExit {
@@ -49,73 +33,6 @@ export interface ProcessGroupEvents {
   unguarded: [error: ProcGroupError];
 }
 
-const DEFAULTS = {
-  containment: 'group' as Containment,
-  dieWithOwner: true,
-  /** What `signal` (abort) and `timeout` of spawnGroup send first, as in child_process. */
-  killSignal: 'SIGTERM' as SignalLike,
-  /** terminate()'s grace period. */
-  terminateTimeout: 5000,
-  /** How long kill() waits for SIGKILLed members before it resorts to waiting without a deadline. */
-  killTimeout: 10_000,
-};
-
-// How long a wait trusts kill(-pgid, 0) alone before it also reads /proc: only zombies that nobody
-// reaps (init in many containers) keep a dead group's id alive longer. Doubles up to the cap.
-const FIRST_SCAN_MS = 20;
-const MAX_SCAN_INTERVAL_MS = 500;
-// How often a group whose leader has exited is looked at, until it is gone.
-const WATCH_MS = 1000;
-
-// On a normal exit the owner kills what it guards itself, at once, without waiting for the watchdog.
-const killEntry = ({ kind, value }: Guarded) => {
-  try {
-    if (kind === 'c') killCgroup(value);
-    else signalQuietly(-Number(value), SIGKILL);
-  } catch (error) {
-    debug('on exit, could not kill %s: %s', value, (error as Error).message);
-  }
-};
-
-/** Groups the watchdog guards, told when it is lost. */
-const guardedGroups = new Set<ProcessGroup>();
-const watchdog = () =>
-  theWatchdog(killEntry, (error) => {
-    for (const group of guardedGroups) group.emit('unguarded', error);
-  });
-
-/** Finds out, at a bounded cost, whether a group still has a live member. */
-class Liveness {
-  private known: number[] = [];
-  private nextScan: number;
-  private interval = FIRST_SCAN_MS;
-
-  constructor(
-    private readonly pgid: number,
-    private readonly leaf: CgroupLeaf | undefined,
-    firstScan: number,
-  ) {
-    this.nextScan = firstScan;
-  }
-
-  /**
-   * Whether a live (not zombie) member is left. The cgroup's populated flag and kill(-pgid, 0) answer
-   * at once; /proc is read only while the group id is still held, now and then, to tell zombies apart.
-   */
-  anyLeft(now = performance.now()): boolean {
-    if (this.leaf?.populated() === true) return true;
-    if (!groupExists(this.pgid)) return false;
-    // Elsewhere kill(-pgid, 0) cannot tell zombies from the living; their init reaps them soon.
-    if (process.platform !== 'linux') return true;
-    if (this.known.some((pid) => stillMember(pid, this.pgid))) return true;
-    if (now < this.nextScan) return true;
-    this.known = liveMembers(this.pgid);
-    this.nextScan = now + this.interval;
-    this.interval = Math.min(this.interval * 2, MAX_SCAN_INTERVAL_MS);
-    return this.known.length > 0;
-  }
-}
-
 /**
  * A command running as the leader of its own process group (and session), and optionally in its own
  * cgroup, with everything it starts.
@@ -133,48 +50,24 @@ export class ProcessGroup extends EventEmitter<ProcessGroupEvents> implements As
    */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly leaf: CgroupLeaf | undefined;
-  private readonly guarded: boolean;
   private readonly killSignal: number;
   private readonly cleanups: (() => void)[] = [];
   private ended = false;
   private killed = false;
   private ending: Promise<GroupExit> | undefined;
-  private wake: (() => void) | undefined;
+  private readonly pause = new Pause();
 
   constructor(command: string, args: readonly string[], options: SpawnGroupOptions) {
     super();
-    const { containment = DEFAULTS.containment, dieWithOwner = DEFAULTS.dieWithOwner, signal: abortSignal, timeout, ...spawnOptions } = options;
-    if (!['group', 'cgroup', 'auto'].includes(containment)) {
-      throw new ProcGroupError('ERR_PROCGROUP_BAD_OPTION', `containment must be 'group', 'cgroup' or 'auto', got ${JSON.stringify(containment)}`);
-    }
-    if (abortSignal !== undefined && !(abortSignal instanceof AbortSignal)) {
-      throw new ProcGroupError('ERR_PROCGROUP_BAD_OPTION', 'signal must be an AbortSignal');
-    }
-    if (timeout !== undefined && (!Number.isFinite(timeout) || timeout < 0)) {
-      throw new ProcGroupError('ERR_PROCGROUP_BAD_OPTION', `timeout must be a number of ms >= 0, got ${timeout}`);
-    }
-    this.killSignal = signalNumber(spawnOptions.killSignal ?? DEFAULTS.killSignal);
-    this.containment = containment === 'auto' ? (cgroupUnavailable() === undefined ? 'cgroup' : 'group') : containment;
+    const { containment, dieWithOwner, abortSignal, timeout, killSignal, spawnOptions } = resolveOptions(options);
+    this.killSignal = killSignal;
+    this.containment = containment;
     // A group that cannot be guarded is not started at all.
-    if (dieWithOwner) watchdog().ensure();
-    const leaf = this.containment === 'cgroup' ? new CgroupLeaf() : undefined;
+    if (dieWithOwner) ensureWatchdog();
+    const leaf = containment === 'cgroup' ? new CgroupLeaf() : undefined;
     this.leaf = leaf;
-    let file = command;
-    let argv = [...args];
-    let gate: number | undefined;
-    if (leaf !== undefined) {
-      // The shim waits on a pipe until we, the privileged side, have moved it into the leaf (it may run
-      // as another user by then), then execs the command: nothing the command starts is ever outside.
-      const { shell } = spawnOptions;
-      const target = shell === undefined || shell === false ? [command, ...args] : [typeof shell === 'string' ? shell : '/bin/sh', '-c', [command, ...args].join(' ')];
-      const stdio = stdioList(spawnOptions.stdio);
-      gate = stdio.length;
-      spawnOptions.stdio = [...stdio, 'pipe'];
-      file = '/bin/sh';
-      argv = ['-c', `read -r go <&${gate} || exit 125; exec "$@" ${gate}<&-`, 'x-procgroup-shim', ...target];
-      spawnOptions.shell = false;
-    }
-    this.child = spawn(file, argv, { ...spawnOptions, detached: true });
+    const shim = leaf === undefined ? undefined : shimmed(command, args, spawnOptions);
+    this.child = spawn(shim?.file ?? command, shim?.args ?? args, { ...(shim?.options ?? spawnOptions), detached: true });
     this.pid = this.child.pid;
     this.pgid = this.child.pid;
     this.exited = new Promise((resolve, reject) => {
@@ -190,21 +83,35 @@ export class ProcessGroup extends EventEmitter<ProcessGroupEvents> implements As
     if (this.pgid === undefined) {
       this.ended = true;
       leaf?.remove();
-      this.guarded = false;
       return;
     }
-    if (leaf !== undefined) this.admit(leaf, this.pgid, gate as number);
-    this.guarded = dieWithOwner;
+    if (leaf !== undefined && shim !== undefined) admit(this.child, leaf, shim.gate);
     if (dieWithOwner) {
-      const guard = watchdog();
-      guard.add('g', String(this.pgid));
-      if (leaf !== undefined) guard.add('c', leaf.directory);
-      guardedGroups.add(this);
+      this.cleanups.push(
+        guard(this.pgid, leaf?.directory, (error) => {
+          this.emit('unguarded', error);
+        }),
+      );
     }
-    this.endOn(abortSignal, timeout);
-    debug('spawned group %d (%s) for %s', this.pgid, this.containment, command);
+    this.cleanups.push(
+      endOn(abortSignal, timeout, {
+        aborted: (error) => {
+          if (this.ended) return;
+          debug('group %d: aborted', this.pgid ?? -1);
+          this.endNow();
+          this.child.emit('error', error);
+        },
+        timedOut: () => {
+          debug('group %d: timeout of %d ms', this.pgid ?? -1, timeout ?? 0);
+          this.endNow();
+        },
+      }),
+    );
+    debug('spawned group %d (%s) for %s', this.pgid, containment, command);
     void this.exited.then(() => {
-      this.watchForEnd();
+      watchForEnd(this.pgid as number, leaf, () => this.ended || this.ending !== undefined, () => {
+        this.finish();
+      });
     });
   }
 
@@ -235,7 +142,7 @@ export class ProcessGroup extends EventEmitter<ProcessGroupEvents> implements As
     }
     if (this.leaf !== undefined) {
       if (number === SIGKILL) this.leaf.kill();
-      else for (const pid of this.leaf.members()) signalQuietly(pid, number);
+      else for (const pid of this.leaf.members()) send(pid, number);
     }
     return true;
   }
@@ -246,13 +153,10 @@ export class ProcessGroup extends EventEmitter<ProcessGroupEvents> implements As
    * group resolves at once and is sent nothing. Concurrent calls share one termination.
    */
   terminate(options: TerminateOptions = {}): Promise<GroupExit> {
-    const { signal = 'SIGTERM', timeout = DEFAULTS.terminateTimeout } = options;
-    const number = signalNumber(signal);
-    if (!Number.isFinite(timeout) || timeout <= 0) {
-      return Promise.reject(new ProcGroupError('ERR_PROCGROUP_BAD_OPTION', `timeout must be a positive number of ms, got ${timeout}`));
-    }
+    const resolved = resolveTerminate(options);
+    if (resolved instanceof Error) return Promise.reject(resolved);
     if (this.ending === undefined) {
-      const ending = this.end(number, timeout);
+      const ending = this.end(resolved.signal, resolved.timeout);
       this.ending = ending;
       // One that failed (an unreadable cgroup, say) may be tried again.
       ending.catch(() => {
@@ -293,104 +197,21 @@ export class ProcessGroup extends EventEmitter<ProcessGroupEvents> implements As
     return { ...(await this.exited), forced: this.killed && signal !== SIGKILL, duration };
   }
 
+  /** Until every member is gone (true) or, unless SIGKILL was sent meanwhile, `deadline` (false). */
+  private waitGone(deadline: number): Promise<boolean> {
+    return waitGone(this.pgid as number, this.leaf, deadline, () => this.killed, this.pause);
+  }
+
   /** SIGKILL now, once, to whatever is left; a wait in progress stops waiting for the deadline. */
   private escalate(): void {
     if (this.killed || this.ended) return;
     this.killed = true;
     this.signal(SIGKILL);
-    this.wake?.();
+    this.pause.wakeUp();
   }
 
   private leaderGone(): boolean {
     return this.child.exitCode !== null || this.child.signalCode !== null;
-  }
-
-  /**
-   * Polls until no live member is left (zombies count as gone), or, unless SIGKILL was sent meanwhile,
-   * until `deadline`. Liveness first asks the kernel cheaply (cgroup.events, kill(-pgid, 0)), so the
-   * processes being killed are not competing with a scan of /proc.
-   */
-  private async waitGone(deadline: number): Promise<boolean> {
-    const start = performance.now();
-    const liveness = new Liveness(this.pgid as number, this.leaf, start + FIRST_SCAN_MS);
-    for (let delay = 1; ; delay = Math.min(delay * 2, 16)) {
-      const now = performance.now();
-      if (!liveness.anyLeft(now)) return true;
-      if (!this.killed && now >= deadline) return false;
-      await this.pause(this.killed ? delay : Math.min(delay, Math.max(1, deadline - now)));
-    }
-  }
-
-  /** Sleeps `ms`, or less when escalate() wakes it. */
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wake = done;
-    });
-  }
-
-  /**
-   * Moves the waiting shim into the leaf, then lets it exec the command. When the move fails the command
-   * is not run: the shim is killed and `child` emits the error.
-   */
-  private admit(leaf: CgroupLeaf, pid: number, gate: number): void {
-    const pipe = this.child.stdio[gate] as Writable;
-    // The gate is a socket pair: the shim closing its end (exec, exit) must not reach us as an error.
-    pipe.on('error', (error) => {
-      debug('group %d: gate: %s', pid, error.message);
-    });
-    leaf.adopt(pid).then(
-      () => {
-        pipe.end('\n', () => pipe.destroy());
-      },
-      (error: unknown) => {
-        pipe.destroy();
-        // Ended before it could be moved (terminate() right after spawning): nothing to report.
-        if (this.leaderGone() || (error as NodeJS.ErrnoException).code === 'ESRCH') return;
-        signalQuietly(pid, SIGKILL);
-        debug('group %d: cannot move it into %s: %s', pid, leaf.directory, (error as Error).message);
-        this.child.emit(
-          'error',
-          new ProcGroupError('ERR_PROCGROUP_NO_CGROUP', `cannot move the command into the cgroup ${leaf.directory} (${(error as Error).message}); it was not run`, {
-            cause: error,
-          }),
-        );
-      },
-    );
-  }
-
-  /** Ends the whole group on `signal`'s abort (with an AbortError on `child`, as child_process) and at `timeout`. */
-  private endOn(abortSignal: AbortSignal | undefined, timeout: number | undefined): void {
-    if (abortSignal !== undefined) {
-      const onAbort = () => {
-        if (this.ended) return;
-        debug('group %d: aborted', this.pgid ?? -1);
-        this.endNow();
-        this.child.emit('error', abortError(abortSignal.reason));
-      };
-      if (abortSignal.aborted) {
-        process.nextTick(onAbort);
-      } else {
-        abortSignal.addEventListener('abort', onAbort, { once: true });
-        this.cleanups.push(() => {
-          abortSignal.removeEventListener('abort', onAbort);
-        });
-      }
-    }
-    if (timeout !== undefined && timeout > 0) {
-      const timer = setTimeout(() => {
-        debug('group %d: timeout of %d ms', this.pgid ?? -1, timeout);
-        this.endNow();
-      }, timeout).unref();
-      this.cleanups.push(() => {
-        clearTimeout(timer);
-      });
-    }
   }
 
   /** terminate() with the killSignal option (kill() for SIGKILL); failures go to debug, the caller did not ask. */
@@ -401,72 +222,13 @@ export class ProcessGroup extends EventEmitter<ProcessGroupEvents> implements As
     });
   }
 
-  /** The group is gone: forget it everywhere, so its id is never signalled again. */
+  /** The group is gone: forget it everywhere (the watchdog too), so its id is never signalled again. */
   private finish(): void {
     if (this.ended) return;
     this.ended = true;
     for (const cleanup of this.cleanups.splice(0)) cleanup();
-    if (this.guarded && this.pgid !== undefined) {
-      guardedGroups.delete(this);
-      const guard = watchdog();
-      guard.remove('g', String(this.pgid));
-      if (this.leaf !== undefined) guard.remove('c', this.leaf.directory);
-    }
-    if (this.leaf !== undefined) removeLeaf(this.leaf);
+    this.leaf?.removeSoon();
     debug('group %d is gone', this.pgid ?? -1);
-  }
-
-  /**
-   * After the leader exits on its own, notices when the rest of the group is gone too (unref'd, slow).
-   * Its first look is the cheap one only: a leader's exit is often the start of the group's own end.
-   */
-  private watchForEnd(liveness = new Liveness(this.pgid as number, this.leaf, performance.now() + WATCH_MS)): void {
-    if (this.ended || this.ending !== undefined) return;
-    let left = true;
-    try {
-      left = liveness.anyLeft();
-    } catch (error) {
-      // Unknown is not gone: look again later.
-      debug('group %d: %s', this.pgid ?? -1, (error as Error).message);
-    }
-    if (!left) {
-      this.finish();
-      return;
-    }
-    setTimeout(() => {
-      this.watchForEnd(liveness);
-    }, WATCH_MS).unref();
-  }
-}
-
-/** `stdio` as a list of at least the three standard entries (undefined ones mean 'pipe', as in spawn). */
-function stdioList(stdio: StdioOptions | undefined): Exclude<StdioOptions, string> {
-  const list: Exclude<StdioOptions, string> = stdio === undefined ? [] : typeof stdio === 'string' ? [stdio, stdio, stdio] : [...stdio];
-  while (list.length < 3) list.push(undefined);
-  return list;
-}
-
-function abortError(reason: unknown): Error {
-  return Object.assign(new Error('The operation was aborted', { cause: reason }), { name: 'AbortError', code: 'ABORT_ERR' });
-}
-
-/** Removes a cgroup leaf, retrying while the last members' exit is still being accounted (EBUSY). */
-function removeLeaf(leaf: CgroupLeaf, attempt = 0): void {
-  if (leaf.remove()) return;
-  if (attempt >= 100) {
-    debug('cgroup %s is still busy after 2 s; left in place', leaf.directory);
-    return;
-  }
-  setTimeout(() => {
-    removeLeaf(leaf, attempt + 1);
-  }, 20).unref();
-}
-
-function signalQuietly(pid: number, signal: number): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // Exited meanwhile.
   }
 }
 

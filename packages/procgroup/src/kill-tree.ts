@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { debuglog } from 'node:util';
-import { childrenOf, readProcFile, readProcStat, requireLinux, signalNumber, type SignalLike } from '@x/sys';
+import { childrenOf, processState, readProcFile, readProcStat, requireLinux, signalNumber, type SignalLike } from '@x/sys';
 import { ProcGroupError } from './errors.js';
+import { send } from './send.js';
 
 const debug = debuglog('x:procgroup');
 const SIGKILL = 9;
@@ -44,19 +45,8 @@ function ancestors(): Set<number> {
   return found;
 }
 
-function send(pid: number, signal: number): boolean {
-  try {
-    process.kill(pid, signal);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const stoppedOrGone = (pid: number): boolean => {
-  const state = readProcStat(pid)?.state;
-  return state === undefined || state === 'T' || state === 't' || state === 'Z' || state === 'X';
-};
+// Stopped, or past the point where it could fork (a zombie, gone).
+const stoppedOrGone = (pid: number): boolean => processState(pid) !== 'running';
 
 /**
  * Kills a process tree we did not start: `pid` and all its descendants, found in /proc (no `ps`). So
@@ -79,8 +69,8 @@ export async function killTree(pid: number, signal: SignalLike = 'SIGKILL'): Pro
   const spared = ancestors();
   if (spared.has(root)) throw unsafe(pid, `it is an ancestor of this process${which}, whose tree includes us`);
   spared.add(process.pid);
-  const rootStat = readProcStat(root);
-  if (rootStat === undefined || rootStat.state === 'Z') return [];
+  const rootState = processState(root);
+  if (rootState === 'gone' || rootState === 'zombie') return [];
 
   // Children lists name processes, never threads; `spared` guards against ever stopping ourselves.
   const frozen: number[] = [];

@@ -1,4 +1,4 @@
-import { listProcesses, readProcStat } from '@x/sys';
+import { listProcesses, processState, readProcStat } from '@x/sys';
 
 /** Live (not zombie) processes whose process group is `pgid`, from a scan of /proc. */
 export function liveMembers(pgid: number): number[] {
@@ -9,8 +9,9 @@ export function liveMembers(pgid: number): number[] {
 
 /** Whether `pid` is still a live member of `pgid` (not exited, not a zombie, not a reused pid elsewhere). */
 export function stillMember(pid: number, pgid: number): boolean {
-  const stat = readProcStat(pid);
-  return stat !== undefined && stat.pgid === pgid && stat.state !== 'Z' && stat.state !== 'X';
+  const state = processState(pid);
+  // Its group too: a member that left with setsid (or a reused pid) no longer holds ours.
+  return (state === 'running' || state === 'stopped') && readProcStat(pid)?.pgid === pgid;
 }
 
 /**

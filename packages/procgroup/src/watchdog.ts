@@ -2,33 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { debuglog } from 'node:util';
 import { ProcGroupError } from './errors.js';
+// The watchdog's script (watchdog.sh, inlined by the build as text): one small shell per owner process,
+// which kills every group and cgroup still announced on its pipe once the owner's end of it closes.
+import source from './watchdog.sh';
 
 const debug = debuglog('x:procgroup');
 
-// The watchdog: one small shell per owner process, not per group. It reads "g PGID" / "u PGID" (group
-// added / ended) and "c DIR" / "d DIR" (cgroup added / removed) from a pipe whose only writer is the
-// owner. When the owner dies, however it dies, the kernel closes that pipe: the read loop ends and the
-// watchdog kills every group still listed (cgroup.kill first), then removes the cgroups.
-const SCRIPT = [
-  "groups=''",
-  "cgroups=''",
-  "while IFS= read -r line; do",
-  "  value=${line#? }",
-  "  case $line in",
-  "    'g '*) groups=\"$groups $value\" ;;",
-  "    'u '*) left=''; for g in $groups; do [ \"$g\" = \"$value\" ] || left=\"$left $g\"; done; groups=$left ;;",
-  "    'c '*) cgroups=$(printf '%s\\n%s' \"$cgroups\" \"$value\") ;;",
-  "    'd '*) cgroups=$(printf '%s\\n' \"$cgroups\" | grep -vxF -e \"$value\") ;;",
-  "  esac",
-  "done",
-  "printf '%s\\n' \"$cgroups\" | while IFS= read -r c; do [ -z \"$c\" ] || echo 1 > \"$c/cgroup.kill\"; done 2>/dev/null",
-  "for g in $groups; do kill -s KILL -- \"-$g\" 2>/dev/null; done",
-  "printf '%s\\n' \"$cgroups\" | while IFS= read -r c; do",
-  "  [ -z \"$c\" ] && continue",
-  "  tries=0",
-  "  while ! rmdir \"$c\" 2>/dev/null && [ $tries -lt 100 ]; do tries=$((tries + 1)); sleep 0.02; done",
-  "done",
-].join('\n');
+let script: string | undefined;
+// Without its comment lines: the script is the shell's argument, shown whole by ps.
+const theScript = () => (script ??= source.split('\n').filter((line) => !/^\s*(#|$)/.test(line)).join('\n'));
 
 /** How long the watchdog idles with nothing to guard before it is let go (then started again on demand). */
 const IDLE_MS = 250;
@@ -111,7 +93,7 @@ class Watchdog {
   private start(): ChildProcess {
     if (this.child !== undefined) return this.child;
     // Its own session: signals aimed at our terminal or our process group do not reach it.
-    const child = spawn(SHELL, ['-c', SCRIPT], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    const child = spawn(SHELL, ['-c', theScript()], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
     child.on('error', (error) => {
       debug('watchdog: %s', error.message);
     });

@@ -97,7 +97,9 @@ describe('spawnGroup', () => {
   });
 
   it('ends the whole tree at its spawn timeout, with killSignal', async () => {
-    const group = spawnGroup('sh', ['-c', threeLevels(2)], { timeout: 300, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'inherit'] });
+    // The timer starts at the spawn and cannot wait for our readiness check: give the tree of 7 ample time to be complete first.
+    const SPAWN_TIMEOUT_MS = 2000;
+    const group = spawnGroup('sh', ['-c', threeLevels(2)], { timeout: SPAWN_TIMEOUT_MS, killSignal: 'SIGKILL', stdio: ['ignore', 'pipe', 'inherit'] });
     const members = await started(group, 7);
     await allGone(members, 5000, 'every member after the timeout');
     expect(await group.exited).toEqual({ code: null, signal: 'SIGKILL' });
@@ -131,17 +133,17 @@ describe('spawnGroup', () => {
 });
 
 describe('containment', () => {
-  // The escapee prints its pid, then the leader says "up".
-  const escaping = `setsid -f sh -c 'echo $$; exec sleep 60'; sleep 0.1; echo up; sleep 60`;
+  // The escapee prints its pid (the group's only output) once it is in a session of its own.
+  const escaping = `setsid -f sh -c 'echo $$; exec sleep 60'; sleep 60`;
   const escapeeOf = async (group: ProcessGroup) => {
-    const output = await new Promise<string>((resolve) => {
+    const line = new Promise<string>((resolve) => {
       let text = '';
       group.child.stdout?.on('data', (chunk: Buffer) => {
         text += chunk.toString();
-        if (text.includes('up\n')) resolve(text);
+        if (text.includes('\n')) resolve(text.slice(0, text.indexOf('\n')));
       });
     });
-    const pid = Number(output.split('\n')[0]);
+    const pid = Number(await deadline(line, 10_000, 'the escapee to print its pid'));
     await waitFor(() => sessionOf(pid) === pid, { message: `pid ${pid} to be in a session of its own` });
     return pid;
   };
@@ -215,7 +217,7 @@ describe('groups die with their owner', () => {
   });
 
   it('when the owner is SIGKILLed after its watchdog was killed (a new one took over)', async () => {
-    const owner = startFixture(fixture('owner.mjs'), ['2', 'group', '--kill-watchdog']);
+    const owner = startFixture(fixture('owner-replaces-watchdog.mjs'), ['2']);
     const { groups } = JSON.parse(await owner.nextLine()) as { groups: { pgid: number; members: number[] }[] };
     owner.child.kill('SIGKILL');
     await owner.exit();
@@ -223,7 +225,7 @@ describe('groups die with their owner', () => {
   });
 
   it('when the owner exits normally', async () => {
-    const owner = startFixture(fixture('owner.mjs'), ['2', 'group', '--exit-after', '50']);
+    const owner = startFixture(fixture('owner-exits.mjs'), ['2']);
     const { groups } = JSON.parse(await owner.nextLine()) as { groups: { pgid: number; members: number[] }[] };
     expect(await owner.exit()).toEqual({ code: 0, signal: null });
     await allGone(groups.flatMap((group) => group.members), 2000);
@@ -300,13 +302,13 @@ describe.runIf(cgroupNamespaces.ok)('in a private cgroup namespace (a container)
 });
 
 describe('when the die-with-owner watchdog cannot run (no usable /bin/sh)', () => {
-  const inPrivateMounts = (mode: string) =>
-    startFixture('unshare', ['-m', '--propagation', 'private', process.execPath, fixture('no-shell.mjs').pathname, mode], {
+  const inPrivateMounts = (name: string) =>
+    startFixture('unshare', ['-m', '--propagation', 'private', process.execPath, fixture(name).pathname], {
       env: { ...process.env, NODE_DEBUG: 'x:procgroup' },
     });
 
   it.runIf(mountNamespaces.ok)('refuses to start a group it cannot guard, says so, and starts nothing', async () => {
-    const owner = inPrivateMounts('start');
+    const owner = inPrivateMounts('refuses-without-shell.mjs');
     const { first, second } = JSON.parse(await owner.nextLine()) as { first: unknown; second: number };
     expect(first).toBe('ERR_PROCGROUP_WATCHDOG');
     // Without die-with-owner it still works; nothing else was started.
@@ -317,7 +319,7 @@ describe('when the die-with-owner watchdog cannot run (no usable /bin/sh)', () =
   });
 
   it.runIf(mountNamespaces.ok)("tells each group 'unguarded' when a killed watchdog cannot be replaced", async () => {
-    const owner = inPrivateMounts('later');
+    const owner = inPrivateMounts('loses-its-watchdog.mjs');
     const { pid, watchdog, unguarded } = JSON.parse(await owner.nextLine()) as { pid: number; watchdog: number; unguarded: unknown };
     expect(unguarded).toBe('ERR_PROCGROUP_WATCHDOG');
     expect(isAlive(watchdog)).toBe(false);

@@ -58,7 +58,7 @@ describe('killTree', () => {
   });
 
   it('refuses every thread id of its own process, not only the main one', async () => {
-    const own = startFixture(fixture('worker-thread.mjs'), ['kill-own']);
+    const own = startFixture(fixture('kills-own-threads.mjs'));
     const { tid } = JSON.parse(await own.nextLine()) as { tid: number };
     const { tids, outcomes } = JSON.parse(await own.nextLine()) as { tids: number[]; outcomes: unknown[] };
     expect(tids).toContain(tid);
