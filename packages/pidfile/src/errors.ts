@@ -21,6 +21,7 @@ export class PidFileError extends XError<PidFileErrorCode> {
     this.path = path;
   }
 }
+Object.defineProperty(PidFileError.prototype, 'name', { value: 'PidFileError', configurable: true });
 
 /** The PID file is locked by a live process: `pid` (undefined when its content is unreadable). */
 export class PidFileLockedError extends PidFileError {
@@ -34,6 +35,7 @@ export class PidFileLockedError extends PidFileError {
     this.pid = pid;
   }
 }
+Object.defineProperty(PidFileLockedError.prototype, 'name', { value: 'PidFileLockedError', configurable: true });
 
 /** Translates a failed open/create into a typed error that says what to do. */
 export function openError(path: string, error: unknown): PidFileError {

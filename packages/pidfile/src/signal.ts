@@ -27,6 +27,7 @@ export class PidFileNotRunningError extends PidFileError {
     this.status = status;
   }
 }
+Object.defineProperty(PidFileNotRunningError.prototype, 'name', { value: 'PidFileNotRunningError', configurable: true });
 
 function checkPid(path: string, pid: number, allowPid1: boolean): void {
   if (pid === process.pid) {

@@ -9,3 +9,4 @@ export type ProcGroupErrorCode =
 
 /** Every error of @x/procgroup: a stable `code`, and the underlying error as `cause` where there is one. */
 export class ProcGroupError extends XError<ProcGroupErrorCode> {}
+Object.defineProperty(ProcGroupError.prototype, 'name', { value: 'ProcGroupError', configurable: true });

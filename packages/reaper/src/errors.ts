@@ -4,3 +4,4 @@ export type ReaperErrorCode = 'ERR_REAPER_CHILDREN_LIST' | 'ERR_REAPER_NOT_MAIN_
 
 /** Every error of @x/reaper: a stable `code`, and the underlying error as `cause` where there is one. */
 export class ReaperError extends XError<ReaperErrorCode> {}
+Object.defineProperty(ReaperError.prototype, 'name', { value: 'ReaperError', configurable: true });

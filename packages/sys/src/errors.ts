@@ -49,11 +49,15 @@ export class XError<Code extends `ERR_${string}` = `ERR_${string}`> extends Erro
     this.code = code;
   }
 
-  /** The class's own name (PidFileError, DaemonError ...), from the prototype chain. */
+  /**
+   * Each @x class names itself on its prototype (as below), which survives minification; this getter
+   * only names a subclass that does not, after its constructor.
+   */
   override get name(): string {
     return this.constructor.name;
   }
 }
+Object.defineProperty(XError.prototype, 'name', { value: 'XError', configurable: true });
 
 /** Thrown when a Linux-only feature is called on another platform. */
 export class UnsupportedPlatformError extends XError<'ERR_X_UNSUPPORTED_PLATFORM'> {
@@ -66,3 +70,4 @@ export class UnsupportedPlatformError extends XError<'ERR_X_UNSUPPORTED_PLATFORM
     this.feature = feature;
   }
 }
+Object.defineProperty(UnsupportedPlatformError.prototype, 'name', { value: 'UnsupportedPlatformError', configurable: true });

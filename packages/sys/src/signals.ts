@@ -21,6 +21,7 @@ export class InvalidSignalError extends XError {
     this.signal = signal;
   }
 }
+Object.defineProperty(InvalidSignalError.prototype, 'name', { value: 'InvalidSignalError', configurable: true });
 
 /** The number of a signal given by name ('SIGTERM', 'TERM') or number; 0 is allowed (existence probe). */
 export function signalNumber(signal: SignalLike): number {
