@@ -2,9 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquire, adopt, PidFileLockedError, read } from '@x/pidfile';
-import { flockFree, isRoot, startFixture } from '@x/test-utils';
+import { deadline, flockFree, isRoot, startFixture } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
-import { fixture, holder, pidPaths } from './helpers.js';
+import { fixture, holder, holding, pidPaths, stopLooping } from './helpers.js';
 
 const { dir, fresh } = pidPaths('test');
 
@@ -69,19 +69,29 @@ describe('acquire', () => {
 
   it('waits for the owner when asked, and gives up at the deadline or on abort', async () => {
     const path = fresh();
-    const owner = await holder(path, '--release-after', '300');
-    const file = await acquire(path, { wait: 5000 });
-    expect(await owner.nextLine()).toBe('released');
-    expect(readFileSync(path, 'latin1')).toBe(`${process.pid}\n`);
-
+    const owner = await holding('releases-on-disconnect.mjs', path, { ipc: true });
     const other = fresh();
     const busy = await holder(other);
+    const settled = new Set<string>();
+    const waiting = acquire(path, { wait: 10_000 }).finally(() => settled.add('waiting'));
+    const controller = new AbortController();
+    const aborted = acquire(other, { wait: 10_000, signal: controller.signal })
+      .finally(() => settled.add('aborted'))
+      .catch((error: unknown) => error);
+
     const started = performance.now();
     await expect(acquire(other, { wait: 200 })).rejects.toMatchObject({ code: 'ERR_PIDFILE_LOCKED', pid: busy.pid });
     expect(performance.now() - started).toBeGreaterThanOrEqual(150);
-    const controller = new AbortController();
-    setTimeout(() => { controller.abort(); }, 50);
-    await expect(acquire(other, { wait: 10_000, signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
+    // That deadline passed while both owners held their files: the two long waits above are waiting now.
+    expect(settled).toEqual(new Set());
+
+    owner.child.disconnect();
+    const file = await deadline(waiting, 10_000, 'the waiting acquire to take the released file');
+    expect(await owner.nextLine()).toBe('released');
+    expect(readFileSync(path, 'latin1')).toBe(`${process.pid}\n`);
+
+    controller.abort();
+    expect(await deadline(aborted, 10_000, 'the aborted acquire to give up')).toMatchObject({ name: 'AbortError' });
     file.release();
     busy.child.kill('SIGKILL');
     owner.child.kill('SIGKILL');
@@ -132,7 +142,9 @@ describe('adopt', () => {
 describe('acquire cleans up when its process ends', () => {
   it('on a normal exit', async () => {
     const path = fresh();
-    const owner = await holder(path, '--exit-after', '100');
+    const owner = await holding('exits-on-disconnect.mjs', path, { ipc: true });
+    expect(existsSync(path)).toBe(true);
+    owner.child.disconnect();
     expect(await owner.exit()).toEqual({ code: 0, signal: null });
     expect(existsSync(path)).toBe(false);
   });
@@ -147,10 +159,11 @@ describe('acquire cleans up when its process ends', () => {
 
   it('leaves SIGTERM to a program that handles it, and cleans up when it exits', async () => {
     const path = fresh();
-    const owner = await holder(path, '--own-term-handler');
+    const owner = await holding('handles-sigterm.mjs', path, { ipc: true });
     owner.child.kill('SIGTERM');
     expect(await owner.nextLine()).toBe('term');
     expect(existsSync(path)).toBe(true);
+    owner.child.disconnect();
     expect(await owner.exit()).toEqual({ code: 0, signal: null });
     expect(existsSync(path)).toBe(false);
   });
@@ -206,7 +219,7 @@ describe('acquire refuses bad paths with a typed error and leaves nothing behind
 describe('locking: create (for platforms without flock)', () => {
   it('excludes a second owner while the first lives, and takes over once it is dead', async () => {
     const path = fresh();
-    const owner = await holder(path, '--locking', 'create');
+    const owner = await holder(path, { locking: 'create' });
     await expect(acquire(path, { locking: 'create' })).rejects.toMatchObject({ code: 'ERR_PIDFILE_LOCKED', pid: owner.pid });
     owner.child.kill('SIGKILL');
     await owner.exit();
@@ -227,6 +240,9 @@ describe('locking: create (for platforms without flock)', () => {
   });
 });
 
+// Twelve rounds, each waiting for six Node start-ups, on a loaded 2-core machine: a generous upper bound.
+const RACE_TIMEOUT_MS = 90_000;
+
 describe('many processes racing for one PID file', () => {
   it('lets exactly one win each round, tells every loser the winner, and no reader sees a partial file', async () => {
     const path = fresh();
@@ -235,7 +251,7 @@ describe('many processes racing for one PID file', () => {
     for (let round = 0; round < 12; round++) {
       const gun = join(dir, `gun-${round}`);
       const racers = Array.from({ length: 6 }, () => startFixture(fixture('racer.mjs'), [path, gun]));
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      for (const racer of racers) expect(await racer.nextLine(15_000)).toBe('ready');
       writeFileSync(gun, '');
       const results = await Promise.all(racers.map((racer) => racer.nextLine(15_000)));
       const winners = results.filter((line) => line.startsWith('won '));
@@ -247,9 +263,8 @@ describe('many processes racing for one PID file', () => {
       for (const racer of racers) racer.child.kill('SIGKILL');
       await Promise.all(racers.map((racer) => racer.exit()));
     }
-    reader.child.kill('SIGTERM');
-    const [, reads, , partial] = (await reader.nextLine()).split(' ');
+    const [, reads, , partial] = (await stopLooping(reader)).split(' ');
     expect(Number(reads)).toBeGreaterThan(100);
     expect(Number(partial)).toBe(0);
-  });
+  }, RACE_TIMEOUT_MS);
 });

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { binPath, isAlive, pidNamespaces, scratchDir } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
-import { holder } from './helpers.js';
+import { holder, holding } from './helpers.js';
 
 const dir = scratchDir('x-pidfile');
 // The bin as a user gets it: resolved through the package's own manifest.
@@ -61,12 +61,14 @@ describe('x-pidfile', () => {
 
   it('signal --wait exits 1 when the owner outlives the deadline, which is in seconds', async () => {
     const path = join(dir, 'ignores.pid');
-    const owner = await holder(path, '--ignore-term');
+    const owner = await holding('ignores-sigterm.mjs', path);
     const started = performance.now();
     const result = run('signal', path, 'TERM', '--wait', '0.3');
     // A deadline read as ms would be over at once; read as seconds it lasts 300 ms.
     expect(performance.now() - started).toBeGreaterThanOrEqual(300);
     expect(result).toMatchObject({ status: 1, stdout: `sent SIGTERM to pid ${owner.pid}; still running after 0.3 s\n` });
+    // It had the signal, and outlived it.
+    expect(await owner.nextLine()).toBe('ignored SIGTERM');
     expect(isAlive(owner.pid)).toBe(true);
     owner.child.kill('SIGKILL');
     await owner.exit();

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { acquire, read } from '@x/pidfile';
 import { binPath, flockFree, isAlive, isRoot, pidNamespaces, requirement, startFixture, waitFor } from '@x/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fixture, holder, pidPaths } from './helpers.js';
+import { fixture, holder, pidPaths, stopLooping } from './helpers.js';
 
 // Where these packages really run: containers (PID namespaces), btrfs and overlayfs, beside signal-exit,
 // files locked in place by unprivileged users. Each test here failed before the behaviour was fixed.
@@ -148,9 +148,7 @@ describe('the owner, not the wall clock, decides', () => {
     const reader = startFixture(fixture('status-loop.mjs'), [path]);
     expect(await reader.nextLine()).toBe('reading');
     expect(await updater.nextLine(30_000)).toBe('done');
-    reader.child.kill('SIGTERM');
-    const summary = await reader.nextLine();
-    await reader.exit();
+    const summary = await stopLooping(reader);
     updater.child.kill('SIGTERM');
     await updater.exit();
     const match = /^reads (\d+) notRunning (\d+)/.exec(summary);

@@ -1,10 +1,12 @@
-import { mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { acquire, read } from '@x/pidfile';
-import { isZombie, startFixture, waitFor } from '@x/test-utils';
+import { isAlive, isZombie, startFixture, waitFor } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
-import { fixture, foreignLock, holder, pidPaths } from './helpers.js';
+import { fixture, foreignLock, holder, pidPaths, stopLooping } from './helpers.js';
 
 const { fresh } = pidPaths('read');
+const commOf = (pid: number): string => readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
 
 describe('read', () => {
   it('says absent when there is no file', () => {
@@ -36,10 +38,14 @@ describe('read', () => {
   });
 
   it('says stale (zombie) for a locked file naming a process that has exited but not been reaped', async () => {
-    // The short sleep ends after the shell has exec'd into `sleep 60`, which never reaps it.
-    const parent = startFixture('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 60']);
+    // The child waits for a line on fd 3, which the test sends once the shell has exec'd into
+    // `sleep 60`: that never reaps it.
+    const parent = startFixture('sh', ['-c', 'read _ <&3 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     try {
       const zombie = Number(await parent.nextLine());
+      await waitFor(() => commOf(parent.pid) === 'sleep', { message: `the shell ${parent.pid} to exec sleep` });
+      expect(isAlive(zombie)).toBe(true);
+      (parent.child.stdio[3] as Writable).write('go\n');
       await waitFor(() => isZombie(zombie), { message: `pid ${zombie} to become a zombie` });
       const path = fresh();
       writeFileSync(path, `${zombie}\n`);
@@ -93,6 +99,7 @@ describe('read', () => {
       const file = await acquire(path);
       file.release();
     }
-    for (const prober of probers) prober.child.kill('SIGKILL');
+    // Each prober was still probing at the end (an error from read() would have ended it) and probed at all.
+    for (const prober of probers) expect(await stopLooping(prober)).toMatch(/^probes [1-9]\d*$/);
   });
 });

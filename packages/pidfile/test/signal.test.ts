@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { acquire, signal, waitForExit } from '@x/pidfile';
 import { isAlive } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
-import { foreignLock, holder, pidPaths } from './helpers.js';
+import { foreignLock, holder, holding, pidPaths } from './helpers.js';
 
 const { fresh } = pidPaths('signal');
 
@@ -18,8 +18,10 @@ describe('signal', () => {
 
   it('reports a process that outlives the wait, and accepts signal numbers', async () => {
     const path = fresh();
-    const owner = await holder(path, '--ignore-term');
+    const owner = await holding('ignores-sigterm.mjs', path);
     expect(await signal(path, 15, { wait: 200 })).toEqual({ pid: owner.pid, signal: 'SIGTERM', exited: false });
+    // It had the signal, and outlived it.
+    expect(await owner.nextLine()).toBe('ignored SIGTERM');
     expect(isAlive(owner.pid)).toBe(true);
     expect(await signal(path, 'SIGKILL', { wait: 5000 })).toMatchObject({ exited: true });
     await owner.exit();
@@ -58,9 +60,13 @@ describe('waitForExit', () => {
   it('resolves true once the owner is gone, false at the timeout', async () => {
     const path = fresh();
     const owner = await holder(path);
+    let settled = false;
+    const exited = waitForExit(path, { timeout: 10_000 }).finally(() => (settled = true));
     expect(await waitForExit(path, { timeout: 100 })).toBe(false);
-    setTimeout(() => owner.child.kill('SIGKILL'), 100);
-    expect(await waitForExit(path, { timeout: 5000 })).toBe(true);
+    // That timeout passed while the owner ran: the longer wait above is polling now.
+    expect(settled).toBe(false);
+    owner.child.kill('SIGKILL');
+    expect(await exited).toBe(true);
     await owner.exit();
   });
 });

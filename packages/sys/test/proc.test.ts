@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { capabilities, cgroupKillSupport, childrenOf, descendantsOf, ownCgroup, processState, readProcStat, startDateOf, startTimeOf, type Capability } from '@x/sys';
 import { descendantsOf as scannedDescendants, groupOf, isRoot, parentOf, requirement, scratchDir, startFixture, stateOf, waitFor } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
@@ -88,11 +89,14 @@ describe('capabilities', () => {
 
 describe('processState', () => {
   it('tells running, stopped, zombie and gone apart, as /proc/PID/stat says', async () => {
-    // The short sleep ends after the shell has exec'd into `sleep 60`, which never reaps it.
-    const parent = startFixture('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 60']);
+    // The child waits for a line on fd 3, which the test sends once the shell has exec'd into
+    // `sleep 60`: that never reaps it.
+    const parent = startFixture('sh', ['-c', 'read _ <&3 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
     try {
       const child = Number(await parent.nextLine());
       expect(processState(parent.pid)).toBe('running');
+      await waitFor(() => readFileSync(`/proc/${parent.pid}/comm`, 'latin1') === 'sleep\n', { message: `the shell ${parent.pid} to exec sleep` });
+      (parent.child.stdio[3] as Writable).write('go\n');
       await waitFor(() => stateOf(child) === 'Z', { message: `pid ${child} to become a zombie` });
       expect(processState(child)).toBe('zombie');
       parent.child.kill('SIGSTOP');
