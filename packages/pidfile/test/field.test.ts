@@ -14,20 +14,29 @@ const { dir, fresh } = pidPaths('field');
 const cli = binPath(import.meta.url, '@x/pidfile', 'x-pidfile');
 
 /** Runs a shell script as PID 1 of a fresh PID namespace and returns its output lines by first word. */
-function inPidNamespace(script: string, env: Record<string, string>): Map<string, string> {
+/** Runs `script` as the child of PID 1 in a new PID namespace; `line(key)` is what it printed after "key ". */
+function inPidNamespace(script: string, env: Record<string, string>): { line: (key: string) => string } {
   const result = spawnSync('unshare', ['-p', '-f', '--mount-proc', '--kill-child', 'sh', '-c', script], {
     encoding: 'utf8',
     env: { ...process.env, ...env, NODE: process.execPath },
     timeout: 60_000,
   });
   expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
-  return new Map(result.stdout.trim().split('\n').map((line) => [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)]));
+  const lines = new Map(result.stdout.trim().split('\n').map((line) => [line.slice(0, line.indexOf(' ')), line.slice(line.indexOf(' ') + 1)]));
+  return {
+    line: (key) => {
+      const value = lines.get(key);
+      // A step that failed printed nothing: show what it said on stderr.
+      if (value === undefined) throw new Error(`the script printed no "${key}" line\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+      return value;
+    },
+  };
 }
 
 describe.runIf(pidNamespaces.ok)('inside a PID namespace (a container)', () => {
   it('a lock handed down from a process that has exited reads as running; status, signal and flock agree', () => {
     const path = fresh();
-    const lines = inPidNamespace(
+    const run = inPidNamespace(
       `set -u
        daemon=$("$NODE" "$HAND_OVER" "$PIDFILE")
        echo "daemon $daemon"
@@ -38,15 +47,15 @@ describe.runIf(pidNamespaces.ok)('inside a PID namespace (a container)', () => {
        kill -0 "$daemon" 2>/dev/null; echo "alive $?"`,
       { HAND_OVER: fixture('hand-over.mjs').pathname, STATUS: fixture('status.mjs').pathname, CLI: cli, PIDFILE: path },
     );
-    const daemon = Number(lines.get('daemon'));
-    expect(JSON.parse(lines.get('read') ?? '')).toEqual({ status: 'running', path, pid: daemon, locked: true });
+    const daemon = Number(run.line('daemon'));
+    expect(JSON.parse(run.line('read'))).toEqual({ status: 'running', path, pid: daemon, locked: true });
     // LSB: 0 is "running".
-    expect(lines.get('cli')).toBe('0');
+    expect(run.line('cli')).toBe('0');
     // flock(1) cannot take the lock: it is really held.
-    expect(lines.get('flock')).toBe('1');
-    expect(JSON.parse(lines.get('signal') ?? '')).toEqual({ pid: daemon, signal: 'SIGTERM', exited: true });
+    expect(run.line('flock')).toBe('1');
+    expect(JSON.parse(run.line('signal'))).toEqual({ pid: daemon, signal: 'SIGTERM', exited: true });
     // kill -0 fails: the daemon is gone.
-    expect(lines.get('alive')).toBe('1');
+    expect(run.line('alive')).toBe('1');
   });
 });
 
