@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
 import { LSB_STATUS, parseCommandLine, parseSeconds, runCli, shellMessage, UsageError, type Cli } from '@x/sys';
-import { start, status, stop, type Output } from './service.js';
+import { messageOf } from './errors.js';
+import type { Output } from './output.js';
+import { START_DEFAULTS, STOP_DEFAULTS } from './service-options.js';
+import { start } from './start.js';
+import { status } from './status.js';
+import { stop } from './stop.js';
 
 const cli: Cli = {
   name: 'x-daemon',
@@ -10,11 +15,11 @@ const cli: Cli = {
   x-daemon start [--pidfile P] [--create-directory] [--stdout F] [--stderr F] [--cwd D] [--umask M]
                  [--timeout SECONDS] [--settle SECONDS] [--notify] -- command [args...]
       runs the command as a daemon (the PID file names the command itself) and exits 0 once it is
-      ready: when it has stayed up for --settle seconds (default 0.5), or, with --notify, when it
+      ready: when it has stayed up for --settle seconds (default ${START_DEFAULTS.settle / 1000}), or, with --notify, when it
       sends READY=1 to $NOTIFY_SOCKET; else ends everything it started and exits 1 (--timeout,
-      default 30 seconds)
+      default ${START_DEFAULTS.timeout / 1000} seconds)
   x-daemon stop --pidfile P [--timeout SECONDS]
-      SIGTERM to the daemon's whole tree, SIGKILL after --timeout (default 10 seconds)
+      SIGTERM to the daemon's whole tree, SIGKILL after --timeout (default ${STOP_DEFAULTS.timeout / 1000} seconds)
   x-daemon status --pidfile P
       exit 0 running, 1 dead with a PID file, 3 not running, 4 unknown
   x-daemon restart [start options] -- command [args...]
@@ -75,16 +80,14 @@ function parse(argv: string[]) {
     if (separator >= 0) throw new UsageError(`${action} takes no command`);
     if (values.pidfile === undefined) throw new UsageError(`${action} needs --pidfile`);
   }
-  const defaultTimeout = action === 'stop' ? 10_000 : 30_000;
+  // Options left out stay undefined: start() and stop() fill in their defaults.
   return {
     action,
     values,
     command,
-    umask: values.umask === undefined ? 0o022 : parseUmask(values.umask),
-    settle: values.settle === undefined ? 500 : parseSeconds(values.settle, '--settle'),
-    timeout: values.timeout === undefined ? defaultTimeout : parseSeconds(values.timeout, '--timeout', { allowZero: false }),
-    // restart's stop waits as long as a stop would, unless --timeout says otherwise.
-    stopTimeout: values.timeout === undefined ? 10_000 : parseSeconds(values.timeout, '--timeout', { allowZero: false }),
+    umask: values.umask === undefined ? undefined : parseUmask(values.umask),
+    settle: values.settle === undefined ? undefined : parseSeconds(values.settle, '--settle'),
+    timeout: values.timeout === undefined ? undefined : parseSeconds(values.timeout, '--timeout', { allowZero: false }),
   };
 }
 
@@ -103,14 +106,14 @@ async function main(argv: string[]): Promise<number> {
       // A relative command path means the caller's directory, not --cwd.
       command: [file.includes('/') ? resolve(file) : file, ...args],
       pidFile,
-      createDirectory: values['create-directory'] === true,
+      createDirectory: values['create-directory'],
       stdout: values.stdout === undefined ? undefined : resolve(values.stdout),
       stderr: values.stderr === undefined ? undefined : resolve(values.stderr),
-      cwd: values.cwd === undefined ? '/' : resolve(values.cwd),
+      cwd: values.cwd === undefined ? undefined : resolve(values.cwd),
       umask: parsed.umask,
       timeout: parsed.timeout,
       settle: parsed.settle,
-      notify: values.notify === true,
+      notify: values.notify,
     };
   };
   switch (action) {
@@ -119,13 +122,14 @@ async function main(argv: string[]): Promise<number> {
         return status(pidFile as string, output);
       } catch (error) {
         // LSB: a status that cannot be determined is 4, whatever went wrong.
-        output.err(`x-daemon: status unknown: ${error instanceof Error ? error.message : String(error)}`);
+        output.err(`x-daemon: status unknown: ${messageOf(error)}`);
         return LSB_STATUS.unknown;
       }
     case 'stop':
-      return stop(pidFile as string, parsed.timeout, output);
+      return stop(pidFile as string, { timeout: parsed.timeout }, output);
     case 'restart':
-      if (pidFile !== undefined && (await stop(pidFile, parsed.stopTimeout, output)) !== 0) return 1;
+      // restart's stop waits as long as a stop would, unless --timeout says otherwise.
+      if (pidFile !== undefined && (await stop(pidFile, { timeout: parsed.timeout }, output)) !== 0) return 1;
       return start(startOptions(), output);
     default:
       return start(startOptions(), output);

@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { loadSys } from './sys.js';
+import { sendUnixDatagram } from '@x/sys';
 
 let claimed: string | undefined;
 
@@ -51,6 +51,6 @@ export function notify(state: string | Readonly<Record<string, string | number>>
   if (text.length === 0) throw new TypeError('notify() needs at least one KEY=VALUE');
   if (claimed === undefined && notifySocketIsOurs()) claimNotifySocket();
   if (claimed === undefined) return false;
-  loadSys().sendUnixDatagram(claimed, Buffer.from(text));
+  sendUnixDatagram(claimed, Buffer.from(text));
   return true;
 }

@@ -1,4 +1,5 @@
 import { DaemonError } from './errors.js';
+import { notifySocketIsOurs } from './notify.js';
 
 export interface DaemonizeOptions {
   /** Take this PID file (locked) before detaching; it ends up holding the daemon's pid. */
@@ -47,7 +48,9 @@ const DEFAULTS = {
 };
 
 export type Resolved = typeof DEFAULTS &
-  Pick<DaemonizeOptions, 'pidFile' | 'stdout' | 'stderr' | 'systemd'> & {
+  Pick<DaemonizeOptions, 'pidFile' | 'stdout' | 'stderr'> & {
+    /** systemd started this very process: given, or else told by NOTIFY_SOCKET and SYSTEMD_EXEC_PID. */
+    readonly systemd: boolean;
     /** cwd and umask the caller gave (the foreground applies only those). */
     readonly explicit: { readonly cwd: boolean; readonly umask: boolean };
   };
@@ -57,7 +60,12 @@ const bad = (message: string) => new DaemonError('ERR_DAEMON_BAD_OPTION', messag
 /** Checks `options` and fills in every default; the rest of @x/daemon reads only this. */
 export function resolveOptions(options: DaemonizeOptions): Resolved {
   const defined = Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as DaemonizeOptions;
-  const resolved: Resolved = { ...DEFAULTS, ...defined, explicit: { cwd: defined.cwd !== undefined, umask: defined.umask !== undefined } };
+  const resolved: Resolved = {
+    ...DEFAULTS,
+    ...defined,
+    systemd: defined.systemd ?? notifySocketIsOurs(),
+    explicit: { cwd: defined.cwd !== undefined, umask: defined.umask !== undefined },
+  };
   const { timeout, umask, files, cwd } = resolved;
   if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0 || timeout > 2 ** 31 - 1) {
     throw bad(`timeout must be a positive number of ms up to 2^31-1, got ${timeout}`);

@@ -1,14 +1,8 @@
+import { getsid, parseProcStat, readProcFile } from '@x/sys';
 import { DaemonError } from './errors.js';
-import { statOf } from './proc.js';
-import { loadSys } from './sys.js';
 
 /** Where daemonize() can fork: POSIX sessions, /bin/sh, and a C library @x/sys binds. */
 export const forkable = process.platform === 'linux' || process.platform === 'darwin';
-
-// Without /proc (macOS, or Linux without it mounted) the session comes from getsid(), through @x/sys,
-// loaded here, before any check. Linux with /proc does without it (most of the import cost), and so
-// does a platform where daemonize() cannot fork anyway.
-const sys = !forkable || (process.platform === 'linux' && statOf('self') !== undefined) ? undefined : loadSys();
 
 export const MARKER = 'X_DAEMON_STAGE';
 /** Set by the sh session leader to its own pid: the session the daemon the marker is for runs in. */
@@ -58,13 +52,22 @@ export function ownSession(): number {
       `daemonize() cannot detach on ${process.platform}: it needs POSIX sessions (setsid) and /bin/sh, as on Linux and macOS; run the program under the system's service manager and pass { foreground: true }`,
     );
   }
-  const sid = statOf('self')?.sid;
-  if (sid !== undefined) return sid;
   try {
-    if (sys === undefined) throw new Error('/proc/self/stat became unreadable');
-    return sys.getsid();
+    // /proc first: getsid() loads the C library through koffi, which a start on Linux does without.
+    return sessionFromProc() ?? getsid();
   } catch (error) {
     throw new DaemonError('ERR_DAEMON_STAGE', `daemonize() cannot tell its stages apart: neither /proc nor getsid() gives this process's session (${(error as Error).message}); mount /proc, or pass { foreground: true }`, { cause: error });
+  }
+}
+
+/** The session in /proc/self/stat ('self', not our pid: a /proc of another PID namespace names others). */
+function sessionFromProc(): number | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    return parseProcStat(readProcFile('/proc/self/stat'))?.sid;
+  } catch {
+    // No /proc mounted.
+    return undefined;
   }
 }
 

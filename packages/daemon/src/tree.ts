@@ -82,6 +82,7 @@ export function signalExact(pid: number, startTicks: number, signal: NodeJS.Sign
     return;
   }
   try {
+    // Not processState(): its start time, read while the pidfd pins the pid, proves it is the one seen.
     const again = readProcStat(pid);
     if (again !== undefined && again.startTicks === startTicks && live(again)) pidfdSendSignal(pidfd, signal);
   } catch {
@@ -95,11 +96,11 @@ export function signalExact(pid: number, startTicks: number, signal: NodeJS.Sign
 function signalGroup(tree: Tree, signal: NodeJS.Signals): void {
   if (!linux) {
     // No /proc, no pidfd: the group, only while the daemon is still there.
+    if (processState(tree.pid) === 'gone') return;
     try {
-      process.kill(tree.pid, 0);
       process.kill(-tree.session, signal);
     } catch {
-      // Gone.
+      // Gone meanwhile.
     }
     return;
   }
@@ -110,6 +111,7 @@ function signalGroup(tree: Tree, signal: NodeJS.Signals): void {
     return;
   }
   try {
+    // Not processState(): start time, group and session of the pinned daemon prove the group is its own.
     const root = readProcStat(tree.pid);
     if (root !== undefined && root.startTicks === tree.startTicks && root.pgid === tree.session && root.sid === tree.session && live(root)) {
       process.kill(-tree.session, signal);
@@ -122,6 +124,9 @@ function signalGroup(tree: Tree, signal: NodeJS.Signals): void {
 }
 
 type Scope = { adopter?: number; exclude?: number };
+
+/** Ms a tree gets to go after SIGKILL before its survivors are reported. */
+export const KILL_WAIT = 5000;
 
 /**
  * The members of a tree as they are found over time: a process found once stays a member (by pid and
@@ -161,32 +166,27 @@ class Members {
 }
 
 function stillThere(pid: number): number[] {
-  try {
-    process.kill(pid, 0);
-    return [pid];
-  } catch {
-    return [];
-  }
+  return processState(pid) === 'gone' ? [] : [pid];
 }
 
 /**
  * Ends the tree: `signal` (SIGTERM) to all of it, up to `grace` ms for it to go, then SIGKILL (again
  * to the group and to each member, so members that fork meanwhile are caught on the next round) for up
- * to `killWait` ms. Returns whether SIGKILL was needed, how many processes the tree had, and which pids
+ * to KILL_WAIT ms. Returns whether SIGKILL was needed, how many processes the tree had, and which pids
  * survived even that.
  */
 export async function endTree(
   tree: Tree,
-  options: { signal?: NodeJS.Signals; grace?: number; killWait?: number } & Scope = {},
+  options: { signal?: NodeJS.Signals; grace?: number } & Scope = {},
 ): Promise<{ killed: boolean; left: number[]; found: number }> {
-  const { signal = 'SIGTERM', grace = 0, killWait = 5000, ...scope } = options;
+  const { signal = 'SIGTERM', grace = 0, ...scope } = options;
   const members = new Members(tree, scope);
   if (signal !== 'SIGKILL') {
     members.signal(signal);
     const left = await members.gone(grace);
     if (left.length === 0) return { killed: false, left, found: members.most };
   }
-  const deadline = performance.now() + killWait;
+  const deadline = performance.now() + KILL_WAIT;
   for (;;) {
     members.signal('SIGKILL');
     const left = await members.gone(Math.min(200, Math.max(0, deadline - performance.now())));

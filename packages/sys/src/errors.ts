@@ -48,15 +48,9 @@ export class XError<Code extends `ERR_${string}` = `ERR_${string}`> extends Erro
     super(message, options);
     this.code = code;
   }
-
-  /**
-   * Each @x class names itself on its prototype (as below), which survives minification; this getter
-   * only names a subclass that does not, after its constructor.
-   */
-  override get name(): string {
-    return this.constructor.name;
-  }
 }
+// Each class of the family names itself on its own prototype, as here: not an enumerable own field, and
+// unlike constructor.name it survives minification.
 Object.defineProperty(XError.prototype, 'name', { value: 'XError', configurable: true });
 
 /** Thrown when a Linux-only feature is called on another platform. */
