@@ -13,6 +13,9 @@ const xDaemon = (...args: string[]) => run([cli, ...args]);
 const status = (pidFile: string) => spawnSync(process.execPath, [cli, 'status', '--pidfile', pidFile], { encoding: 'utf8' });
 let counter = 0;
 const fresh = (name: string) => join(dir, `${name}-${++counter}`);
+// The PID file names the shell x-daemon starts the command with; sh -c then execs sleep in that process.
+const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
+const execedSleep = (pid: number) => waitFor(() => comm(pid) === 'sleep', { message: `pid ${pid} to exec sleep` });
 
 // Whatever a test started through a PID file, stopped for sure before the next one.
 const started: string[] = [];
@@ -32,8 +35,8 @@ describe('x-daemon start: the daemon is the command itself', () => {
     const started = await xDaemon(...startArgs(pidFile, '--stdout', log, '--settle', '0.2', '--', 'sh', '-c', 'echo started; exec sleep 60'));
     expect(started).toMatchObject({ code: 0, stderr: '' });
     const pid = pidIn(pidFile);
+    await execedSleep(pid);
     const facts = proc(pid);
-    expect(readFileSync(`/proc/${pid}/comm`, 'latin1').trim()).toBe('sleep');
     // A new session it does not lead, re-parented away from the caller, nothing else in it.
     expect(facts.sid).not.toBe(pid);
     expect(facts.pgid).toBe(facts.sid);
@@ -75,9 +78,15 @@ describe('x-daemon start: the daemon is the command itself', () => {
 
   it('waits for READY=1 with --notify', async () => {
     const pidFile = fresh('notify.pid');
-    const started = await xDaemon(...startArgs(pidFile, '--notify', '--', process.execPath, fixture('notify-child.mjs'), '300'));
-    expect(started.code).toBe(0);
-    expect(started.ms).toBeGreaterThanOrEqual(300);
+    const log = fresh('notify.log');
+    const gate = fresh('notify.gate');
+    const caller = startFixture(cli, startArgs(pidFile, '--stdout', log, '--notify', '--', process.execPath, fixture('notify-child.mjs'), gate));
+    await waitFor(() => existsSync(log) && readFileSync(log, 'utf8').includes('waiting'), { timeout: 10_000, message: 'the command to wait for its gate' });
+    // The command runs and has not sent READY=1: start is still waiting for it.
+    expect(isAlive(caller.pid)).toBe(true);
+    expect(caller.stdout).toBe('');
+    writeFileSync(gate, '');
+    expect(await caller.exit()).toEqual({ code: 0, signal: null });
     expect(proc(pidIn(pidFile)).cmdline).toContain(fixture('notify-child.mjs'));
   });
 
@@ -135,8 +144,13 @@ describe('x-daemon stop and status', () => {
 
   it('stop SIGKILLs a command that ignores SIGTERM after --timeout, its whole group with it', async () => {
     const pidFile = fresh('stubborn.pid');
-    expect(await xDaemon(...startArgs(pidFile, '--settle', '0.1', '--', 'sh', '-c', "trap '' TERM; while :; do sleep 0.05; done"))).toMatchObject({ code: 0 });
+    const pids = fresh('stubborn.pids');
+    // Ignored from before the pids are written, by the shell and (inherited) by both of its sleeps.
+    const tree = `trap '' TERM; sleep 600 & echo $! >> ${pids}; echo $$ >> ${pids}; exec sleep 600`;
+    expect(await xDaemon(...startArgs(pidFile, '--settle', '0.1', '--', 'sh', '-c', tree))).toMatchObject({ code: 0 });
+    const all = await pidsIn(pids, 2);
     const pid = pidIn(pidFile);
+    expect(all[1]).toBe(pid);
     const group = proc(pid).pgid;
     const stopped = await xDaemon('stop', '--pidfile', pidFile, '--timeout', '1');
     expect(stopped.code).toBe(0);
@@ -144,6 +158,7 @@ describe('x-daemon stop and status', () => {
     // Bounded: --timeout, then the kill itself (generous for a loaded machine).
     expect(stopped.ms).toBeLessThan(8000);
     expect(liveInSession(group)).toEqual([]);
+    expect(all.filter(isAlive)).toEqual([]);
   });
 
   it('after kill -9 of the daemon: status says dead, start refuses while its tree runs, stop ends the tree, then start works', async () => {
@@ -183,6 +198,8 @@ describe('x-daemon stop and status', () => {
     const pidFile = fresh('closer.pid');
     expect(await xDaemon(...startArgs(pidFile, '--settle', '0.1', '--', 'sh', '-c', 'exec 4>&-; exec sleep 60'))).toMatchObject({ code: 0 });
     const pid = pidIn(pidFile);
+    // Past `exec 4>&-` once it is sleep.
+    await execedSleep(pid);
     expect(lockingFds(pid, pidFile)).toEqual([]);
     expect(status(pidFile).status).toBe(0);
     const again = await xDaemon('start', '--pidfile', pidFile, '--settle', '0.1', '--', 'sleep', '60');
@@ -302,7 +319,7 @@ describe('x-daemon command line', () => {
     expect(refused.stderr).toBe(`x-daemon: the directory of ${pidFile} does not exist; create it or pass --create-directory\n`);
     expect(await xDaemon(...startArgs(pidFile, '--create-directory', '--settle', '0.05', '--', 'sleep', '60'))).toMatchObject({ code: 0 });
     const pid = pidIn(pidFile);
-    expect(readFileSync(`/proc/${pid}/comm`, 'latin1').trim()).toBe('sleep');
+    await execedSleep(pid);
     expect(lockingFds(pid, pidFile).length).toBeGreaterThan(0);
   });
 

@@ -8,7 +8,7 @@ import { fixture, pidIn, proc, run, stopDaemon } from './helpers.js';
 const dir = scratchDir('x-daemon');
 let counter = 0;
 const fresh = (name: string) => join(dir, `${name}-${++counter}`);
-const daemonArgs = (options: object, mode = 'ready') => [fixture('daemon.mjs'), JSON.stringify(options), mode];
+const daemonArgs = (options: object, program = 'becomes-ready.mjs') => [fixture(program), JSON.stringify(options)];
 
 describe('daemonize', () => {
   it('detaches for real: new session it does not lead, no tty, cwd /, umask 022, stdio on /dev/null, locked PID file', async () => {
@@ -54,7 +54,7 @@ describe('daemonize', () => {
   it('captures its own output into readable streams', async () => {
     const report = fresh('report');
     const pidFile = fresh('pid');
-    expect(await run(daemonArgs({ capture: true, report, pidFile }, 'capture'))).toMatchObject({ code: 0 });
+    expect(await run(daemonArgs({ capture: true, report, pidFile }, 'captures-output.mjs'))).toMatchObject({ code: 0 });
     expect(JSON.parse(readFileSync(report, 'utf8'))).toMatchObject({ captured: 'hello from the daemon\n' });
     await stopDaemon(pidIn(pidFile));
   });
@@ -88,11 +88,11 @@ describe('daemonize', () => {
 
 describe('readiness', () => {
   it.each([
-    ['throws before ready()', 'throw', 'config file is broken'],
-    ['calls fail()', 'fail', 'database unreachable'],
-  ])('the caller exits 1 with the reason when the daemon %s', async (_, mode, reason) => {
+    ['throws before ready()', 'throws-before-ready.mjs', 'config file is broken'],
+    ['calls fail()', 'fails-before-ready.mjs', 'database unreachable'],
+  ])('the caller exits 1 with the reason when the daemon %s', async (_, program, reason) => {
     const pidFile = fresh('pid');
-    const caller = await run(daemonArgs({ pidFile }, mode));
+    const caller = await run(daemonArgs({ pidFile }, program));
     expect(caller.code).toBe(1);
     expect(caller.stderr).toContain(reason);
     expect(existsSync(pidFile)).toBe(false);
@@ -100,7 +100,7 @@ describe('readiness', () => {
 
   it('the caller exits 1 at the timeout and the daemon is killed', async () => {
     const pidFile = fresh('pid');
-    const caller = await run(daemonArgs({ pidFile, timeout: 500 }, 'slow'));
+    const caller = await run(daemonArgs({ pidFile, timeout: 500 }, 'never-ready.mjs'));
     expect(caller.code).toBe(1);
     expect(caller.stderr).toContain('not ready after 500 ms');
     expect(existsSync(pidFile)).toBe(false);
@@ -108,7 +108,7 @@ describe('readiness', () => {
 
   it('a daemon SIGKILLed before it is ready: the caller exits 1, and no lock or running instance is left', async () => {
     const pidFile = fresh('pid');
-    const caller = run(daemonArgs({ pidFile }, 'slow'));
+    const caller = run(daemonArgs({ pidFile }, 'never-ready.mjs'));
     // The daemon writes its pid into the file as soon as it has taken it over.
     const daemonPid = () => {
       const pid = existsSync(pidFile) ? pidIn(pidFile) : 0;
@@ -127,7 +127,7 @@ describe('readiness', () => {
 
   it('a caller SIGKILLed while waiting exits non-zero; the daemon it started still holds the only lock', async () => {
     const pidFile = fresh('pid');
-    const caller = spawn(process.execPath, daemonArgs({ pidFile }, 'slow'), { stdio: 'ignore' });
+    const caller = spawn(process.execPath, daemonArgs({ pidFile }, 'never-ready.mjs'), { stdio: 'ignore' });
     const daemonPid = () => {
       const pid = existsSync(pidFile) ? pidIn(pidFile) : 0;
       return pid > 0 && pid !== caller.pid && isAlive(pid) ? pid : 0;
@@ -176,12 +176,12 @@ describe('bad input', () => {
 
 describe('failures end everything the daemon started', () => {
   it.each([
-    ['calls fail()', 'spawn-fail', {}, 'workers would not come up'],
-    ['is not ready in time', 'spawn-slow', { timeout: 1500 }, 'not ready after 1500 ms'],
-  ])('the daemon %s: it and its children (in its group and detached) are gone before the caller exits 1', async (_, mode, options, reason) => {
+    ['calls fail()', 'spawns-then-fails.mjs', {}, 'workers would not come up'],
+    ['is not ready in time', 'spawns-never-ready.mjs', { timeout: 1500 }, 'not ready after 1500 ms'],
+  ])('the daemon %s: it and its children (in its group and detached) are gone before the caller exits 1', async (_, program, options, reason) => {
     const pidFile = fresh('pid');
     const report = fresh('report');
-    const caller = await run(daemonArgs({ pidFile, report, ...options }, mode));
+    const caller = await run(daemonArgs({ pidFile, report, ...options }, program));
     expect(caller.code).toBe(1);
     expect(caller.stderr).toContain(reason);
     const { pid, children } = JSON.parse(readFileSync(report, 'utf8')) as { pid: number; children: number[] };
@@ -192,7 +192,7 @@ describe('failures end everything the daemon started', () => {
 
   it('with capture, fail() ends the daemon at once', async () => {
     const report = fresh('report');
-    const caller = await run(daemonArgs({ capture: true, report }, 'capture-fail'));
+    const caller = await run(daemonArgs({ capture: true, report }, 'fails-after-capture.mjs'));
     expect(caller.code).toBe(1);
     expect(caller.stderr).toContain('did not like what it read');
     const { pid } = JSON.parse(readFileSync(report, 'utf8')) as { pid: number };
@@ -201,7 +201,7 @@ describe('failures end everything the daemon started', () => {
 
   it('with capture, process.exit() in a daemon that read its stdout exits', async () => {
     const report = fresh('report');
-    expect(await run(daemonArgs({ capture: true, report }, 'capture-exit'))).toMatchObject({ code: 0 });
+    expect(await run(daemonArgs({ capture: true, report }, 'exits-after-capture.mjs'))).toMatchObject({ code: 0 });
     const { pid, captured } = JSON.parse(readFileSync(report, 'utf8')) as { pid: number; captured: string };
     expect(captured).toBe('hello from the daemon\n');
     await waitFor(() => !isAlive(pid), { timeout: 10_000, message: 'the daemon to exit' });

@@ -10,9 +10,9 @@ const dir = scratchDir('x-daemon');
 let counter = 0;
 const fresh = (name: string) => join(dir, `${name}-${++counter}`);
 
-/** Runs the daemon.mjs fixture as the very process systemd started: SYSTEMD_EXEC_PID is its own pid. */
-function asSystemdService(address: string, options: object, mode = 'ready') {
-  const command = `SYSTEMD_EXEC_PID=$$ exec "${process.execPath}" "${fixture('daemon.mjs')}" '${JSON.stringify(options)}' ${mode}`;
+/** Runs a daemonizing fixture as the very process systemd started: SYSTEMD_EXEC_PID is its own pid. */
+function asSystemdService(address: string, options: object, program = 'becomes-ready.mjs') {
+  const command = `SYSTEMD_EXEC_PID=$$ exec "${process.execPath}" "${fixture(program)}" '${JSON.stringify(options)}'`;
   return startFixture('sh', ['-c', command], { env: { ...process.env, NOTIFY_SOCKET: address } });
 }
 
@@ -62,7 +62,7 @@ describe('notify', () => {
     try {
       // systemd started the test runner, not this program.
       const env = { ...process.env, NOTIFY_SOCKET: address, SYSTEMD_EXEC_PID: String(process.pid) };
-      const caller = await run([fixture('daemon.mjs'), JSON.stringify({ pidFile, report })], env);
+      const caller = await run([fixture('becomes-ready.mjs'), JSON.stringify({ pidFile, report })], env);
       expect(caller.code).toBe(0);
       const pid = pidIn(pidFile);
       expect(proc(pid).sid).not.toBe(pid);
@@ -76,13 +76,13 @@ describe('notify', () => {
   });
 
   it.each([
-    ['an fs error', 'fail-errno', 'ERRNO=2'],
-    ['a plain Error', 'fail', undefined],
-  ])("fail() under systemd sends the error's own errno: %s", async (_, mode, errno) => {
-    const address = `@x-daemon-test-errno-${process.pid}-${mode}`;
+    ['an fs error', 'fails-with-errno.mjs', 'ERRNO=2'],
+    ['a plain Error', 'fails-before-ready.mjs', undefined],
+  ])("fail() under systemd sends the error's own errno: %s", async (_, program, errno) => {
+    const address = `@x-daemon-test-errno-${process.pid}-${program}`;
     const socket = bindUnixDatagram(address);
     try {
-      const service = asSystemdService(address, {}, mode);
+      const service = asSystemdService(address, {}, program);
       expect((await service.exit()).code).toBe(1);
       const datagram = await waitFor(() => receiveUnixDatagram(socket)?.toString(), { message: 'STATUS on the socket' });
       const lines = datagram.split('\n');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { binPath, flockFree, isAlive, mountNamespaces, parentOf, scratchDir, sessionOf, startSimulated, waitFor, type Simulation } from '@x/test-utils';
+import { binPath, flockFree, isAlive, mountNamespaces, parentOf, runsProgram, sampleProcesses, scratchDir, sessionOf, startSimulated, waitFor, type Sampled, type Simulation } from '@x/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 
 // daemonize() in a process that reports another platform, whose C library lacks the Linux-only
@@ -10,67 +10,50 @@ import { afterEach, describe, expect, it } from 'vitest';
 // process a run starts carries a variable of its own, and the test counts them.
 
 const dir = scratchDir('x-daemon-platform');
-const program = new URL('./fixtures/platform-daemonize.mjs', import.meta.url);
+const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
+
+/** Whether the environment of `pid` holds `needle` (`\0NAME=value\0`). */
+function carries(pid: number, needle: Buffer): boolean {
+  try {
+    return Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${pid}/environ`)]).includes(needle);
+  } catch {
+    // Gone while we looked.
+    return false;
+  }
+}
 
 /**
- * Every process (not a zombie) whose environment carries `needle` and whose command line names the
- * program: the caller, the sh session leader and the daemon — not helpers such as mount(8).
+ * The processes of a run: the live ones whose environment has X_PLATFORM_RUN=`token` and that run
+ * `program` (the caller, the sh session leader and the daemon, not helpers such as mount(8)), sampled,
+ * and every Node stage of the program, which records its pid in `<scratch>/stages` as it starts: a
+ * sample can miss a stage that refuses and exits at once.
  */
-function marked(needle: Buffer): number[] {
-  const found: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (!Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${name}/environ`)]).includes(needle)) continue;
-      const command = readFileSync(`/proc/${name}/cmdline`, 'latin1');
-      // Not the simulation's own wrapper (sh -c 'mount ... /proc && exec node ...'), nor the copy of it
-      // that runs mount: they carry the same environment and name the program too.
-      if (command.includes('platform-daemonize.mjs') && !command.includes('mount -t tmpfs') && isAlive(Number(name))) found.push(Number(name));
-    } catch {
-      // Gone while we looked.
-    }
-  }
-  return found;
-}
-
-interface Counted {
-  /** Distinct processes seen so far. */
-  readonly seen: Set<number>;
-  /** Stops counting; returns the processes still alive. */
-  stop(): number[];
-}
-
-/** Counts, every 10 ms, the processes whose environment has X_PLATFORM_RUN=`token`. */
-function count(token: string): Counted {
+function count(token: string, program: string, scratch: string): Sampled {
   const needle = Buffer.from(`\0X_PLATFORM_RUN=${token}\0`);
-  const seen = new Set<number>();
-  const look = () => {
-    for (const pid of marked(needle)) seen.add(pid);
-  };
-  const timer = setInterval(look, 10);
-  look();
+  const pids = () => readdirSync('/proc').filter((name) => /^\d+$/.test(name)).map(Number);
+  const sampled = sampleProcesses(() => pids().filter((pid) => carries(pid, needle) && runsProgram(pid, program) && isAlive(pid)));
+  const stages = join(scratch, 'stages');
   return {
-    seen,
-    stop: () => {
-      clearInterval(timer);
-      look();
-      return marked(needle);
+    get seen() {
+      const recorded = existsSync(stages) ? readFileSync(stages, 'latin1').split('\n').filter(Boolean).map(Number) : [];
+      return new Set([...sampled.seen, ...recorded]);
     },
+    stop: () => sampled.stop(),
   };
 }
 
-const runs: Counted[] = [];
+const runs: Sampled[] = [];
 afterEach(() => {
   // Whatever a run left: ended here, so that one failure does not leak into the next test.
   for (const run of runs.splice(0)) for (const pid of run.stop()) process.kill(pid, 'SIGKILL');
 });
 
-async function daemonize(simulation: Simulation, options: object = {}, mode = 'ready') {
+async function daemonize(simulation: Simulation, options: object = {}, program = 'platform-daemonize.mjs') {
   const scratch = mkdtempSync(join(dir, `${simulation.platform}-`));
   const token = randomBytes(8).toString('hex');
-  const counted = count(token);
+  const counted = count(token, program, scratch);
   runs.push(counted);
-  const caller = startSimulated(simulation, program, [scratch, JSON.stringify(options), mode], { env: { X_PLATFORM_RUN: token } });
+  const caller = startSimulated(simulation, fixture(program), [scratch, JSON.stringify(options)], { env: { X_PLATFORM_RUN: token } });
   const exit = await caller.exit(30_000);
   const report = join(scratch, 'daemon.json');
   const daemon = existsSync(report) ? (JSON.parse(readFileSync(report, 'utf8')) as { pid: number; stage: string; platform: string; child?: number }) : undefined;
@@ -91,9 +74,9 @@ describe.runIf(mountNamespaces.ok)('daemonize() on "Windows" (simulated)', () =>
   it('with { foreground: true } the process becomes the daemon in place', async () => {
     const scratch = mkdtempSync(join(dir, 'win32-fg-'));
     const token = randomBytes(8).toString('hex');
-    const counted = count(token);
+    const counted = count(token, 'platform-daemonize.mjs', scratch);
     runs.push(counted);
-    const caller = startSimulated({ platform: 'win32' }, program, [scratch, JSON.stringify({ foreground: true })], { env: { X_PLATFORM_RUN: token } });
+    const caller = startSimulated({ platform: 'win32' }, fixture('platform-daemonize.mjs'), [scratch, JSON.stringify({ foreground: true })], { env: { X_PLATFORM_RUN: token } });
     const report = join(scratch, 'daemon.json');
     await waitFor(() => existsSync(report), { timeout: 20_000, message: `the daemon report (stderr: ${caller.stderr})` });
     expect(JSON.parse(readFileSync(report, 'utf8'))).toEqual({ pid: caller.pid, stage: 'daemon', platform: 'win32' });
@@ -126,7 +109,7 @@ describe.runIf(mountNamespaces.ok)('daemonize() on "macOS" (simulated)', () => {
   });
 
   it('a daemon that fails: the caller exits 1 and ends it and the process it started', async () => {
-    const { exit, daemon, counted, caller } = await daemonize({ platform: 'darwin' }, {}, 'fail');
+    const { exit, daemon, counted, caller } = await daemonize({ platform: 'darwin' }, {}, 'platform-daemonize-fails.mjs');
     expect(exit).toEqual({ code: 1, signal: null });
     expect(caller.stderr).toContain('daemon failed to start: the database is unreachable');
     expect(daemon?.child).toBeTypeOf('number');

@@ -21,9 +21,7 @@ describe.runIf(python.ok)('wire compatibility with a peer not written with this 
   });
 
   it('a Python child watches a Node parent', async () => {
-    const parent = startFixture(fixture('parent.mjs'), ['direct'], {
-      env: { ...process.env, X_PARENTDEATH_CHILD: fixture('py-child.py') },
-    });
+    const parent = startFixture(fixture('parent.mjs'), ['python3', fixture('py-child.py')]);
     const lines = [await parent.nextLine(), await parent.nextLine()].sort();
     expect(lines[0]).toBe(`parent ${parent.pid}`);
     expect(lines[1]).toMatch(/^watching \d+$/);

@@ -1,11 +1,38 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type Server, type Socket } from 'node:net';
 import { monitor, type ParentDeathReason } from '@x/parentdeath';
-import { waitFor } from '@x/test-utils';
-import { afterEach, describe, expect, it } from 'vitest';
+import { deadline, waitFor } from '@x/test-utils';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const token = 'f00d'.repeat(16);
 const servers: Server[] = [];
 const accepted: Socket[] = [];
+
+/** A socket net.connect() made (monitor()'s own): when it delivered its first chunk, and its 'close', the last event it delivers. */
+interface Client {
+  readonly firstChunk: Promise<void>;
+  readonly closed: Promise<void>;
+}
+const clients: Client[] = [];
+// Listening from the moment the socket exists, so that nothing it delivers is missed.
+const onClientSocket = (message: unknown) => {
+  const { socket } = message as { socket: Socket };
+  const first = (event: string) =>
+    new Promise<void>((resolve) => {
+      socket.once(event, () => {
+        resolve();
+      });
+    });
+  clients.push({ firstChunk: first('data'), closed: first('close') });
+};
+beforeEach(() => {
+  subscribe('net.client.socket', onClientSocket);
+});
+/** The only socket net.connect() made in this test: the monitor's. */
+function onlyClient(): Client {
+  expect(clients).toHaveLength(1);
+  return clients[0] as Client;
+}
 
 /** A real loopback server that treats each connection as `behave` says. */
 async function server(behave: (socket: Socket) => void): Promise<{ env: NodeJS.ProcessEnv; sockets: Socket[]; closed: Set<Socket> }> {
@@ -26,6 +53,8 @@ async function server(behave: (socket: Socket) => void): Promise<{ env: NodeJS.P
 }
 
 afterEach(async () => {
+  unsubscribe('net.client.socket', onClientSocket);
+  clients.length = 0;
   for (const socket of accepted.splice(0)) socket.destroy();
   for (const listener of servers.splice(0)) await new Promise((resolve) => listener.close(resolve));
 });
@@ -49,19 +78,22 @@ describe('monitor against a real parent-like server', () => {
     expect(reasons).toEqual([]);
     sockets[0]?.destroy();
     await waitFor(() => reasons.length > 0, { message: 'the callback after the connection ended' });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Once its socket has closed, the monitor has had every event it could call back on.
+    await deadline(onlyClient().closed, 5000, "the monitor's socket to close");
     expect(reasons).toEqual(['disconnected']);
     expect(watch?.reason).toBe('disconnected');
     expect(watch?.active).toBe(false);
   });
 
   it('accepts the token split over several writes', async () => {
-    const { env, sockets } = await server((socket) => {
-      socket.write(token.slice(0, 10));
-      setTimeout(() => socket.write(`${token.slice(10)}\n`), 30);
-    });
+    const { env, sockets } = await server((socket) => socket.write(token.slice(0, 10)));
     const { reasons, callback } = recorder();
-    const watch = await monitor(callback, { env });
+    const watching = monitor(callback, { env });
+    // The rest only once the monitor has read the first part: two reads, whatever the timing.
+    await deadline(onlyClient().firstChunk, 5000, 'the monitor to read the first part');
+    sockets[0]?.write(`${token.slice(10)}\n`);
+    const watch = await watching;
+    expect(watch?.verified).toBe(true);
     expect(watch?.reason).toBeUndefined();
     sockets[0]?.end();
     await waitFor(() => reasons.length > 0, { message: 'the callback' });
@@ -161,7 +193,9 @@ describe('monitor against a real parent-like server', () => {
     await waitFor(() => sockets.length === 3 && closed.size === 3, {
       message: 'the three watches to close their connections',
     });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Each monitor has had every event it could call back on once its own socket has closed.
+    expect(clients).toHaveLength(3);
+    await deadline(Promise.all(clients.map((client) => client.closed)), 5000, "the monitors' sockets to close");
     expect(reasons).toEqual([]);
   });
 });

@@ -1,35 +1,53 @@
+import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { beParent, monitor, type ParentDeathReason } from '@x/parentdeath';
 import { isAlive, startFixture, waitFor } from '@x/test-utils';
 import { afterEach, describe, expect, it } from 'vitest';
 
-const clients: Socket[] = [];
+/** A raw client of the parent's listener: what it has read so far, and whether the connection ended. */
+interface Client {
+  readonly socket: Socket;
+  text: string;
+  closed: boolean;
+}
+
+const clients: Client[] = [];
 afterEach(async () => {
-  for (const client of clients.splice(0)) client.destroy();
+  for (const { socket } of clients.splice(0)) socket.destroy();
   await (await beParent()).close();
 });
 
-function client(addr: string): Socket {
+function client(addr: string): Client {
   const [host, port] = [addr.slice(0, addr.lastIndexOf(':')), Number(addr.slice(addr.lastIndexOf(':') + 1))];
   const socket = connect({ host, port });
+  const state: Client = { socket, text: '', closed: false };
   socket.on('error', () => undefined);
-  clients.push(socket);
-  return socket;
+  socket.on('data', (chunk: Buffer) => (state.text += chunk.toString()));
+  socket.on('close', () => (state.closed = true));
+  clients.push(state);
+  return state;
 }
 
-/** Resolves what a raw client reads before the parent closes on it (or after `ms` if it does not). */
-function readFor(socket: Socket, ms: number): Promise<{ text: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    let text = '';
-    const timer = setTimeout(() => {
-      resolve({ text, closed: false });
-    }, ms);
-    socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
-    socket.on('close', () => {
-      clearTimeout(timer);
-      resolve({ text, closed: true });
-    });
+/** Waits until each client has read a whole line or seen its connection end. */
+async function settled(...waiting: Client[]): Promise<void> {
+  await waitFor(() => waiting.every(({ text, closed }) => closed || text.includes('\n')), {
+    timeout: 20_000,
+    message: `${waiting.length} client(s) to be greeted or closed`,
   });
+}
+
+const TCP_STATES: Record<string, string> = { '01': 'ESTABLISHED', '06': 'TIME_WAIT', '07': 'CLOSE', '08': 'CLOSE_WAIT' };
+
+/** What the kernel says of the client's connection ('ESTABLISHED', 'CLOSE_WAIT' once the peer closed ...), from /proc/net/tcp{,6}. */
+function tcpState({ socket }: Client): string {
+  const port = (n: number | undefined) => `:${(n ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(file, 'latin1').split('\n').slice(1)) {
+      const [, local, remote, state] = line.trim().split(/\s+/);
+      if (local?.endsWith(port(socket.localPort)) && remote?.endsWith(port(socket.remotePort))) return TCP_STATES[state ?? ''] ?? `state ${state}`;
+    }
+  }
+  return 'gone';
 }
 
 describe('beParent', () => {
@@ -52,10 +70,16 @@ describe('beParent', () => {
 
   it('greets each connection with the token and a newline, then holds it', async () => {
     const info = await beParent();
-    const { text, closed } = await readFor(client(info.addr), 200);
-    expect(text).toBe(`${info.session}\n`);
-    expect(closed).toBe(false);
-    expect(info.connections).toBe(1);
+    const first = client(info.addr);
+    await settled(first);
+    expect(first.text).toBe(`${info.session}\n`);
+    // A later connection served: the listener had its chance to end the first one, and did not.
+    const second = client(info.addr);
+    await settled(second);
+    expect(second.text).toBe(`${info.session}\n`);
+    expect(first.closed).toBe(false);
+    expect(tcpState(first)).toBe('ESTABLISHED');
+    expect(info.connections).toBe(2);
   });
 
   it('ends every held connection on close(), which watchers see as its death', async () => {
@@ -71,26 +95,29 @@ describe('beParent', () => {
   it('drops a client that sends anything, and keeps serving the others', async () => {
     const info = await beParent();
     const good = client(info.addr);
-    const goodRead = readFor(good, 300);
+    await settled(good);
     const flooder = client(info.addr);
-    const flooded = readFor(flooder, 2000);
-    flooder.write(Buffer.alloc(4 << 20, 0x61));
-    expect((await flooded).closed).toBe(true);
+    flooder.socket.write(Buffer.alloc(4 << 20, 0x61));
+    await waitFor(() => flooder.closed, { timeout: 10_000, message: 'the flooder to be dropped' });
     const garbage = client(info.addr);
-    const garbageRead = readFor(garbage, 2000);
-    garbage.write(Buffer.from([0, 255, 10, 13, 0]));
-    expect((await garbageRead).closed).toBe(true);
-    expect(await goodRead).toEqual({ text: `${info.session}\n`, closed: false });
+    garbage.socket.write(Buffer.from([0, 255, 10, 13, 0]));
+    await waitFor(() => garbage.closed, { timeout: 10_000, message: 'the garbage sender to be dropped' });
+    // Both were dropped after the good client was greeted: it is still held.
+    expect(good).toMatchObject({ text: `${info.session}\n`, closed: false });
+    expect(tcpState(good)).toBe('ESTABLISHED');
     expect(info.connections).toBe(1);
   });
 
   it('holds at most maxConnections; the ones past the cap are closed at once', async () => {
     await (await beParent()).close();
     const info = await beParent({ maxConnections: 20 });
-    const reads = Array.from({ length: 200 }, () => readFor(client(info.addr), 500));
-    const results = await Promise.all(reads);
-    expect(results.filter((result) => !result.closed && result.text === `${info.session}\n`)).toHaveLength(20);
+    const results = Array.from({ length: 200 }, () => client(info.addr));
+    await settled(...results);
+    const held = results.filter((result) => !result.closed && result.text === `${info.session}\n`);
+    expect(held).toHaveLength(20);
     expect(results.filter((result) => result.closed && result.text === '')).toHaveLength(180);
+    // Those 180 were closed while the 20 were held (that is why they were refused); the 20 still are.
+    expect(held.map(tcpState)).toEqual(Array.from({ length: 20 }, () => 'ESTABLISHED'));
     expect(info.connections).toBe(20);
   });
 

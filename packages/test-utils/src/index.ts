@@ -17,3 +17,4 @@ export { markProcesses } from './guard.js';
 export { isRoot, pidNamespaces, requirement, spawnInPidNamespace, type Requirement } from './namespace.js';
 export { mountNamespaces, startSimulated, type Simulation } from './simulate.js';
 export { binPath } from './bin.js';
+export { runsProgram, sampleProcesses, type Sampled } from './sample.js';
