@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { cgroupKillSupport } from './cgroup-kill.js';
 import { close } from './fd.js';
 import { pidfdOpen } from './pidfd.js';
@@ -46,6 +45,8 @@ function cgroupKill(): Capability {
 
 function pidNamespaces(): Promise<Capability> {
   if (process.platform !== 'linux') return Promise.resolve(no(`Linux only (this is ${process.platform})`));
+  // Loaded here: importing @x/sys stays cheap for programs that never ask for capabilities().
+  const { execFile } = process.getBuiltinModule('node:child_process');
   return new Promise((resolve) => {
     execFile('unshare', ['-p', '-f', '--mount-proc', 'sh', '-c', 'echo $$'], { timeout: 5000 }, (error, stdout) => {
       if (error) {
