@@ -9,7 +9,7 @@ export function loadState(): State | undefined {
 }
 
 /** Zombies among the children of `pid` right now. */
-export const zombiesOf = (pid: number): number => sys.childrenOf(pid).filter((child) => sys.readProcStat(child)?.state === 'Z').length;
+export const zombiesOf = (pid: number): number => sys.childrenOf(pid).filter((child) => sys.processState(child) === 'zombie').length;
 
 /** `demo status`: LSB exit codes (0 running, 1 dead with a PID file, 3 not running). */
 export function status(): number {
@@ -23,7 +23,7 @@ export function status(): number {
     return 1;
   }
   const state = loadState();
-  const workers = state?.workers.filter((worker) => sys.readProcStat(worker.pid) !== undefined) ?? [];
+  const workers = state?.workers.filter((worker) => sys.processState(worker.pid) !== 'gone') ?? [];
   process.stdout.write(`running (pid ${found.pid}), ${workers.length} workers, ${state?.reaped ?? 0} orphans reaped, ${zombiesOf(found.pid)} zombies\n`);
   return 0;
 }

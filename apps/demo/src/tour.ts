@@ -5,6 +5,7 @@ import { read, sys } from '@x/lifecycle';
 import { loadState, zombiesOf } from './commands.js';
 import { paths } from './paths.js';
 import { alive, drawTree, treeOf } from './tree.js';
+import { until } from './until.js';
 
 const cli = fileURLToPath(new URL('./cli.js', import.meta.url));
 const color = process.stdout.isTTY && process.env.NO_COLOR === undefined;
@@ -12,6 +13,8 @@ const paint = (code: number, text: string) => (color ? `\x1b[${code}m${text}\x1b
 const ok = paint(32, '✔');
 const bad = paint(31, '✘');
 const dim = (text: string) => paint(2, text);
+// Well past daemonize()'s own 15 s start timeout and `demo stop`'s 10 s wait.
+const DEMO_TIMEOUT = 30_000;
 
 interface Run {
   code: number | null;
@@ -20,23 +23,15 @@ interface Run {
   ms: number;
 }
 
+/** Runs `demo <args>`; one that has not ended after DEMO_TIMEOUT ms is killed (and reports code null). */
 function demo(...args: string[]): Promise<Run> {
   const started = performance.now();
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], timeout: DEMO_TIMEOUT, killSignal: 'SIGKILL' });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve) => child.once('exit', (code) => { resolve({ code, stdout, stderr, ms: performance.now() - started }); }));
-}
-
-async function until(condition: () => boolean, timeout: number, what: string): Promise<number> {
-  const started = performance.now();
-  while (!condition()) {
-    if (performance.now() - started > timeout) throw new Error(`${what} did not happen within ${timeout} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  return performance.now() - started;
 }
 
 function check(condition: boolean, message: string): void {
@@ -152,8 +147,8 @@ export async function runTour(): Promise<TourResult> {
       'as PID 1 of a fresh PID namespace, 500 orphans leave no zombie',
       () => {
         const pid1 = fileURLToPath(new URL('./pid1.js', import.meta.url));
-        const result = spawnSync('unshare', ['-p', '-f', '--mount-proc', process.execPath, pid1, '500'], { encoding: 'utf8' });
-        check(result.status === 0, `unshare failed: ${result.stderr.trim()}`);
+        const result = spawnSync('unshare', ['-p', '-f', '--mount-proc', '--kill-child', process.execPath, pid1, '500'], { encoding: 'utf8', timeout: DEMO_TIMEOUT, killSignal: 'SIGKILL' });
+        check(result.status === 0, `unshare failed (${result.error?.message ?? `exit ${result.status ?? result.signal}`}): ${result.stderr.trim()}`);
         const report = JSON.parse(result.stdout) as { pid: number; reaped: number; zombies: number };
         check(report.pid === 1 && report.zombies === 0 && report.reaped >= 500, `as pid ${report.pid}: ${report.reaped} reaped, ${report.zombies} zombies`);
         return Promise.resolve(`pid ${report.pid}: ${report.reaped} reaped, ${report.zombies} zombies`);

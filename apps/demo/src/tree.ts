@@ -3,10 +3,12 @@ import { sys } from '@x/lifecycle';
 /** `root` and all its descendants, from /proc. */
 export const treeOf = (root: number): number[] => [root, ...sys.descendantsOf(root)];
 
-/** Alive (not gone, not a zombie) per /proc. */
+/** Alive (running or stopped: not gone, not a zombie), as the kernel says now. */
 export function alive(pid: number): boolean {
-  const state = sys.readProcStat(pid)?.state;
-  return state !== undefined && state !== 'Z' && state !== 'X';
+  // Not a pid of a process (0 would be our own group): never alive, and never one to signal.
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  const state = sys.processState(pid);
+  return state === 'running' || state === 'stopped';
 }
 
 /** Draws the process tree under `root` as indented lines: pid, group, state and command name. */

@@ -8,7 +8,8 @@ const watch = await monitor((reason) => {
   process.exit(0);
 });
 const grandchild = spawn('sleep', ['600'], { stdio: 'ignore' });
-// Orphans: each shell exits at once and leaves a short sleep to the subreaper.
+// Orphans: each shell exits at once and leaves a short sleep to the subreaper, which adopts it running
+// or already a zombie alike: the sleep's length does not matter.
 for (let index = 0; index < 10; index++) spawn('sh', ['-c', 'sleep 0.05 &'], { stdio: 'ignore' });
 process.send?.({ pid: process.pid, grandchild: grandchild.pid, watching: watch?.active === true });
 process.channel?.unref();

@@ -1,12 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { read } from '@x/lifecycle';
 import { isAlive, isZombie, parentOf, pidExists, scratchDir, startFixture, waitFor } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
 
-const cli = join(createRequire(import.meta.url).resolve('@x/lifecycle/package.json'), '..', '..', '..', 'apps', 'demo', 'dist', 'cli.js');
+// This app's own build (it has no bin to go through).
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url).pathname;
 const dir = scratchDir('x-demo-test');
 const env = { ...process.env, X_DEMO_DIR: join(dir, 'demo'), NO_COLOR: '1' };
@@ -48,8 +49,11 @@ describe('daemon + pidfile', () => {
 });
 
 describe('procgroup + parentdeath', () => {
-  it.each(['watchdog', 'parentdeath'])('a worker dies with its SIGKILLed owner through %s alone', async (mode) => {
-    const owner = startFixture(fixture('owner.mjs'), [mode]);
+  it.each([
+    ['watchdog', 'owner-watchdog.mjs'],
+    ['parentdeath', 'owner-parentdeath.mjs'],
+  ])('a worker dies with its SIGKILLed owner through %s alone', async (mode, file) => {
+    const owner = startFixture(fixture(file));
     const worker = Number(await owner.nextLine());
     expect(isAlive(worker)).toBe(true);
     owner.child.kill('SIGKILL');
@@ -65,6 +69,9 @@ describe('reaper + procgroup', () => {
     // Members orphaned by the kill may be reaped (and say so) before kill() has resolved: no line order.
     await waitFor(() => owner.stdout.includes('group killed\n'), { message: 'the group to be killed' });
     expect(parentOf(escapee)).toBe(owner.pid);
+    expect(isAlive(escapee)).toBe(true);
+    // Adopted while it runs; now its end is ours to cause, and the owner must reap it.
+    process.kill(escapee, 'SIGKILL');
     // Killed members whose parent died first are orphans too, and are reaped as well; wait for ours.
     await waitFor(() => owner.stdout.includes(`reaped ${escapee}\n`), { message: 'the escapee to be reaped' });
     expect(pidExists(escapee)).toBe(false);
@@ -75,8 +82,8 @@ describe('reaper + procgroup', () => {
 describe('daemon + reaper', () => {
   it('a daemon that is its own subreaper collects its orphans', async () => {
     const report = join(dir, 'reaping-daemon.json');
-    const caller = spawnSync(process.execPath, [fixture('reaping-daemon.mjs'), report], { encoding: 'utf8' });
-    expect(caller.status).toBe(0);
+    const caller = spawnSync(process.execPath, [fixture('reaping-daemon.mjs'), report], { encoding: 'utf8', timeout: 30_000 });
+    expect(caller.status, caller.stderr).toBe(0);
     const { pid, reaped } = JSON.parse(readFileSync(report, 'utf8')) as { pid: number; reaped: number };
     expect(reaped).toBe(20);
     const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(' ').filter(Boolean).map(Number);

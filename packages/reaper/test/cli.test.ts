@@ -3,13 +3,14 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { scratchDir, startFixture, startSimulated, waitFor, type Fixture } from '@x/test-utils';
-import { isAlive, pidNamespaces } from '@x/test-utils';
+import { binPath, deadline, scratchDir, startFixture, startSimulated, waitFor, type Fixture } from '@x/test-utils';
+import { isAlive, pidExists, pidNamespaces } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
 import { mountNamespaces, withForeignProc, withoutProc } from './helpers.js';
 
-const cli = join(createRequire(import.meta.url).resolve('@x/reaper/package.json'), '..', 'dist', 'cli.js');
-const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+// The command as an install links it: through the manifest's bin.
+const cli = binPath(import.meta.url, '@x/reaper', 'x-reaper');
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 30_000 });
 const scratch = scratchDir('x-reaper');
 
 /** x-reaper running `script` in sh; resolves once the script printed its first line. */
@@ -35,7 +36,7 @@ describe('x-reaper exit codes', () => {
             });
           }),
       );
-      await Promise.all(batch);
+      await deadline(Promise.all(batch), 60_000, `x-reaper to exit with codes ${start} to ${start + 31}`);
     }
     expect(wrong).toEqual([]);
     // 256 Node start-ups: on 2 busy cores that alone can take a minute; the bound is for hangs, not speed.
@@ -131,28 +132,42 @@ describe('x-reaper signals', () => {
   });
 
   it('keeps running through a burst of signals, and while its child ignores SIGTERM', async () => {
-    const { fixture, first } = await reaper(['-s'], "trap '' TERM; trap 'n=$((n+1))' USR1; n=0; echo ready; while [ ! -e $0.stop ]; do sleep 0.02; done; echo usr1 $n");
+    // The child answers a forwarded SIGWINCH with a line: proof that x-reaper still runs and forwards after the rest.
+    const { fixture, first } = await reaper(['-s'], "trap '' TERM; trap 'n=$((n+1))' USR1; trap 'echo usr1 $n' WINCH; n=0; echo ready; while :; do sleep 0.02; done");
     expect(first).toBe('ready');
     for (let index = 0; index < 100; index++) fixture.child.kill('SIGUSR1');
     fixture.child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Sent after SIGTERM, and pending signals are delivered lowest number first (TERM 15, WINCH 28): x-reaper has handled TERM by now.
+    fixture.child.kill('SIGWINCH');
+    expect(await fixture.nextLine()).toMatch(/^usr1 \d+$/);
     expect(isAlive(fixture.pid)).toBe(true);
     const children = spawnSync('pgrep', ['-P', String(fixture.pid)], { encoding: 'utf8' }).stdout.trim().split('\n').map(Number);
     for (const pid of children) process.kill(pid, 'SIGKILL');
     expect(await fixture.exit()).toEqual({ code: 137, signal: null });
   });
 
-  it('with -a, waits for the descendants that outlive the child', () => {
-    const started = performance.now();
-    const result = run('-s', '-a', 'sh', '-c', 'sleep 0.5 & exit 0');
-    expect(result.status).toBe(0);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(450);
+  it('with -a, waits for the descendants that outlive the child', async () => {
+    // The child leaves a descendant behind and exits 0. The descendant ends only on SIGUSR1, which
+    // reaches it only through x-reaper, and only if x-reaper still runs once its child is gone.
+    const descendant = "trap 'echo descendant ends; exit 0' USR1; echo ready; while :; do sleep 0.02; done";
+    const fixture = startFixture(process.execPath, [cli, '-s', '-a', '--', 'sh', '-c', 'sh -c "$0" & echo "$$ $!"', descendant]);
+    const lines = [await fixture.nextLine(), await fixture.nextLine()].sort();
+    expect(lines[1]).toBe('ready');
+    const [child, left] = (lines[0] as string).split(' ').map(Number) as [number, number];
+    await waitFor(() => !pidExists(child), { message: `x-reaper to collect its child ${child}` });
+    // The child is gone, its descendant is not: x-reaper must still be there, waiting.
+    expect(isAlive(left)).toBe(true);
+    expect(isAlive(fixture.pid)).toBe(true);
+    fixture.child.kill('SIGUSR1');
+    expect(await fixture.nextLine()).toBe('descendant ends');
+    expect(await fixture.exit()).toEqual({ code: 0, signal: null });
+    expect(pidExists(left)).toBe(false);
   });
 });
 
 describe('runForked', () => {
   it('re-runs the program as the child of a supervisor that forwards signals and exits with its code', async () => {
-    const supervisor = startFixture(new URL('./fixtures/forked.mjs', import.meta.url));
+    const supervisor = startFixture(new URL('./fixtures/forked-until-sigterm.mjs', import.meta.url));
     const [, childPid, childParent] = (await supervisor.nextLine()).split(' ');
     expect(Number(childParent)).toBe(supervisor.pid);
     expect(Number(childPid)).not.toBe(supervisor.pid);
@@ -161,7 +176,7 @@ describe('runForked', () => {
   });
 
   it('propagates a plain exit code', async () => {
-    const supervisor = startFixture(new URL('./fixtures/forked.mjs', import.meta.url), ['7']);
+    const supervisor = startFixture(new URL('./fixtures/forked-exits.mjs', import.meta.url), ['7']);
     expect(await supervisor.nextLine()).toMatch(/^child \d+ \d+$/);
     expect(await supervisor.exit()).toEqual({ code: 7, signal: null });
   });
@@ -199,7 +214,7 @@ describe('x-reaper and runForked without a children list to read', () => {
   });
 
   it.runIf(pidNamespaces.ok)("runForked's supervisor exits 125 with a one-line message when it cannot reap", () => {
-    const result = unshare(withForeignProc(process.execPath, new URL('./fixtures/forked.mjs', import.meta.url).pathname, '7'));
+    const result = unshare(withForeignProc(process.execPath, new URL('./fixtures/forked-exits.mjs', import.meta.url).pathname, '7'));
     expect(result.status).toBe(125);
     expect(result.stdout).not.toContain('child');
     expect(oneLine(result.stderr)).toMatch(/^runForked: cannot supervise: cannot read the children list: \/proc belongs to another PID namespace/);

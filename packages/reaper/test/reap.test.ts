@@ -2,46 +2,51 @@ import { spawn } from 'node:child_process';
 import { reap, type Reaped } from '@x/reaper';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { deadline, parentOf, pidExists, pidNamespaces, spawnInPidNamespace, startFixture, waitFor } from '@x/test-utils';
+import { deadline, Fixture, isAlive, parentOf, pidExists, pidNamespaces, scratchDir, spawnInPidNamespace, startFixture, waitFor } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
-import { mountNamespaces, withForeignProc, withoutProc } from './helpers.js';
+import { makeFifo, mountNamespaces, openGate, withForeignProc, withoutProc } from './helpers.js';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
 const fixturePath = (name: string) => fileURLToPath(fixture(name));
+const scratch = scratchDir('x-reap');
 
 describe.runIf(pidNamespaces.ok)('reap() as PID 1 of a PID namespace', () => {
   it('leaves no zombie after thousands of orphans, while every child_process exit arrives with its code', async () => {
-    const child = spawnInPidNamespace(process.execPath, [fixture('pid1.mjs').pathname, '3000', '300'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const code = await new Promise((resolve) => child.once('exit', resolve));
-    expect(code).toBe(0);
-    const report = JSON.parse(output) as { pid: number; mainOk: number; workerOk: number; zombies: number; reaped: number };
+    const run = new Fixture(spawnInPidNamespace(process.execPath, [fixturePath('pid1.mjs'), '3000', '300']), 'pid1.mjs');
+    // 3000 shells and 600 spawns on two busy cores: the bound is for hangs, not speed.
+    const report = JSON.parse(await run.nextLine(60_000)) as { pid: number; mainOk: number; workerOk: number; zombies: number; reaped: number };
+    expect(await run.exit(), run.stderr).toEqual({ code: 0, signal: null });
     expect(report.pid).toBe(1);
     // Not one exit event lost or wrong, on the main thread or in the worker.
     expect(report.mainOk).toBe(300);
     expect(report.workerOk).toBe(300);
     expect(report.zombies).toBe(0);
     expect(report.reaped).toBeGreaterThanOrEqual(3000);
-  });
+  }, 90_000);
 });
 
 describe('reap() as a subreaper', () => {
   it('adopts an orphan outside any namespace and reaps it', async () => {
-    const reaper = startFixture(fixture('subreaper.mjs'));
+    // The orphan ends (exit 0) only once the test opens this fifo: it cannot end before it is adopted.
+    const gate = join(scratch, 'orphan-gate');
+    makeFifo(gate);
+    const reaper = startFixture(fixture('subreaper.mjs'), [gate]);
     expect(await reaper.nextLine()).toBe('active running as a child subreaper');
     const orphan = Number((await reaper.nextLine()).split(' ')[1]);
     // The shell in between has exited: the kernel gave its child to the subreaper.
-    await waitFor(() => parentOf(orphan) === reaper.pid || !pidExists(orphan), { message: 'the orphan to be adopted' });
+    await waitFor(() => parentOf(orphan) === reaper.pid, { message: 'the orphan to be adopted' });
+    expect(isAlive(orphan)).toBe(true);
+    await openGate(gate, `orphan ${orphan}`);
     expect(await reaper.nextLine()).toBe(`reaped ${orphan} 0`);
     expect(pidExists(orphan)).toBe(false);
     reaper.child.kill('SIGKILL');
   });
 
   it('does nothing when the process is neither PID 1 nor a subreaper, and says why', async () => {
-    const fixtureProcess = startFixture(fixture('subreaper.mjs'), ['off']);
+    const fixtureProcess = startFixture(fixture('not-a-subreaper.mjs'));
     expect(await fixtureProcess.nextLine()).toMatch(/^inactive not PID 1 and not a subreaper/);
     expect(await fixtureProcess.exit()).toEqual({ code: 0, signal: null });
   });
@@ -52,6 +57,7 @@ describe('reap() as a subreaper', () => {
     const iterator = reaper[Symbol.asyncIterator]();
     const heard: number[] = [];
     reaper.on('reap', ({ pid }) => heard.push(pid));
+    // Whether a sleeper is still running or already a zombie when its shell exits, it is adopted and reaped here.
     spawn('sh', ['-c', 'for i in 1 2 3 4 5; do sleep 0.05 & done'], { stdio: 'ignore' });
     await waitFor(() => reaper.reaped === 5, { message: 'five orphans reaped' });
     expect(heard).toHaveLength(5);
