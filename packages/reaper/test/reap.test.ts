@@ -5,9 +5,9 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { deadline, Fixture, isAlive, parentOf, pidExists, pidNamespaces, scratchDir, spawnInPidNamespace, startFixture, waitFor } from '@x/test-utils';
+import { deadline, Fixture, isAlive, makeFifo, openGate, parentOf, pidExists, pidNamespaces, scratchDir, spawnInPidNamespace, startFixture, waitFor } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
-import { makeFifo, mountNamespaces, openGate, withForeignProc, withoutProc } from './helpers.js';
+import { mountNamespaces, withForeignProc, withoutProc } from './helpers.js';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
 const fixturePath = (name: string) => fileURLToPath(fixture(name));

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -21,27 +21,17 @@ import {
   signalNumber,
   waitpid,
 } from '@x/sys';
-import { flockFree, groupOf, isAlive, parentOf, pidExists, scratchDir, sessionOf, startFixture, stateOf, waitFor } from '@x/test-utils';
+import { flockFree, groupOf, isAlive, makeFifo, openGate, parentOf, pidExists, scratchDir, sessionOf, startFixture, stateOf, waitFor } from '@x/test-utils';
 import { describe, expect, it } from 'vitest';
 
 const fixture = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
 const scratch = scratchDir('x-sys');
 
-/** An fd open for writing on the fifo `path`, or undefined while nobody has it open for reading. */
-function openedForWriting(path: string): number | undefined {
-  try {
-    return openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENXIO') return undefined;
-    throw error;
-  }
-}
-
 describe('waitpid', () => {
   it('collects the exit code and the signal of adopted orphans, and only the pid asked for', async () => {
     // The first orphan exits 7 once it reads a line from the fifo `gate`, which the test writes after the adoption.
     const gate = join(scratch, 'orphan-gate');
-    expect(spawnSync('mkfifo', [gate]).status).toBe(0);
+    makeFifo(gate);
     const reaper = startFixture(fixture('subreaper.mjs'), [`(read _ < "${gate}"; exit 7) & echo $!; sleep 60 & echo $!`], { ipc: true });
     const { subreaper, orphans } = await reaper.nextMessage<{ subreaper: boolean; orphans: number[] }>();
     const [exits7, sleeper] = orphans as [number, number];
@@ -50,9 +40,7 @@ describe('waitpid', () => {
     await waitFor(() => parentOf(exits7) === reaper.pid && parentOf(sleeper) === reaper.pid, { message: 'orphans to be adopted' });
     expect(isAlive(exits7)).toBe(true);
     // Opening a fifo without blocking fails (ENXIO) until its reader has it open.
-    const writer = await waitFor(() => openedForWriting(gate), { message: `orphan ${exits7} to open the fifo` });
-    writeSync(writer, 'go\n');
-    closeSync(writer);
+    await openGate(gate, `orphan ${exits7}`, 'go');
 
     // Once it has ended, a peek names it without collecting it: waitpid still gets its status after.
     await waitFor(() => stateOf(exits7) === 'Z', { message: 'the orphan to end' });

@@ -17,4 +17,5 @@ export { markProcesses } from './guard.js';
 export { isRoot, pidNamespaces, requirement, spawnInPidNamespace, type Requirement } from './namespace.js';
 export { mountNamespaces, startSimulated, type Simulation } from './simulate.js';
 export { binPath } from './bin.js';
+export { makeFifo, openGate } from './fifo.js';
 export { runsProgram, sampleProcesses, type Sampled } from './sample.js';
